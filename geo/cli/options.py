@@ -1,0 +1,135 @@
+"""Options shared by several commands, defined once.
+
+The option names are an interface: other tools call them. Keep them exactly as
+the issues state them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from geo import settings
+
+
+def parse_date(text: str) -> dt.date:
+    """Parse an ISO 8601 calendar date (``YYYY-MM-DD``) for an option."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-03-16"
+        ) from None
+
+
+def parse_types(text: str) -> tuple[str, ...]:
+    """Parse a comma-separated list of incident types for ``--types``."""
+    types = tuple(t.strip().lower() for t in text.split(",") if t.strip())
+    unknown = [t for t in types if t not in settings.INCIDENT_TYPES]
+    if not types or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown incident type(s) {', '.join(unknown) or '(none given)'}; "
+            f"allowed: {','.join(settings.INCIDENT_TYPES)}"
+        )
+    return types
+
+
+def positive_float(text: str) -> float:
+    """Parse a strictly positive number for an option."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive finite number")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """Parse a strictly positive whole number for an option."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """Parse ``name=value,...`` for ``--weights``; names are priority criteria."""
+    weights: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or name not in settings.PRIORITY_WEIGHTS:
+            raise argparse.ArgumentTypeError(
+                f"{item!r} is not name=value with a known criterion; "
+                f"criteria: {','.join(settings.PRIORITY_WEIGHTS)}"
+            )
+        try:
+            weight = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"weight {value!r} of {name} is not a number"
+            ) from None
+        if not 0 <= weight < float("inf"):
+            raise argparse.ArgumentTypeError(f"weight of {name} must be zero or positive")
+        weights[name] = weight
+    if not weights:
+        raise argparse.ArgumentTypeError("give at least one name=value")
+    return weights
+
+
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--store PATH``."""
+    parser.add_argument(
+        "--store",
+        metavar="PATH",
+        help=f"incident store, a GeoPackage file (default: ${settings.STORE_ENV_VAR}, "
+        f"else {settings.DEFAULT_STORE_PATH.relative_to(settings.PROJECT_ROOT)}; "
+        "created and seeded with the bundled sample on first use)",
+    )
+
+
+def add_filter_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--store``, ``--since``, ``--until`` and ``--types``."""
+    add_store_option(parser)
+    parser.add_argument("--since", type=parse_date, metavar="DATE",
+                        help="keep incidents on or after this date (YYYY-MM-DD)")
+    parser.add_argument("--until", type=parse_date, metavar="DATE",
+                        help="keep incidents on or before this date (YYYY-MM-DD)")
+    parser.add_argument("--types", type=parse_types, metavar="T,...",
+                        help=f"keep these incident types ({','.join(settings.INCIDENT_TYPES)})")
+
+
+def add_density_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--bandwidth-m``, ``--cell-m``, ``--kernel`` and ``--half-life-days``."""
+    parser.add_argument("--bandwidth-m", type=positive_float, metavar="M",
+                        help="kernel bandwidth in metres (default: Silverman's rule "
+                        "on the projected incidents)")
+    parser.add_argument("--cell-m", type=positive_float, metavar="M",
+                        default=settings.DENSITY_CELL_M,
+                        help="grid cell size in metres (default: %(default)s)")
+    parser.add_argument("--kernel", choices=("gaussian", "quartic"),
+                        default=settings.DENSITY_KERNEL,
+                        help="kernel shape (default: %(default)s)")
+    parser.add_argument("--half-life-days", type=positive_float, metavar="D",
+                        help="recency half-life in days (default: no decay)")
+
+
+def add_analysis_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``analyze`` (and ``report``) except ``--format``."""
+    add_filter_options(parser)
+    parser.add_argument("--sector-km", type=positive_float, default=settings.SECTOR_KM,
+                        metavar="KM",
+                        help="sector length along the border (default: %(default)s)")
+    parser.add_argument("--corridor-km", type=positive_float, default=settings.CORRIDOR_KM,
+                        metavar="KM",
+                        help="corridor half-width on each side of the border (default: %(default)s)")
+    parser.add_argument("--weights", type=parse_weights, metavar="name=value,...",
+                        help="override criterion weights; criteria: "
+                        + ",".join(settings.PRIORITY_WEIGHTS))
+    parser.add_argument("--top-k", type=positive_int, default=settings.TOP_K, metavar="K",
+                        help="k of the top-k probability (default: %(default)s)")
+    add_density_options(parser)

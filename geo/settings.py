@@ -1,0 +1,123 @@
+"""Every default of the border monitor, documented in one place.
+
+The command line, the app and the report take their defaults from here; each
+may be overridden by the caller. Units are in the names (``_M`` metres,
+``_KM`` kilometres, ``_DAYS`` days).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from layers.crs import GEOGRAPHIC_CRS, METRIC_CRS
+
+__all__ = ["GEOGRAPHIC_CRS", "METRIC_CRS"]
+
+# --- Paths ------------------------------------------------------------------
+#: Root of the repository (the folder holding ``geo/``, ``layers/``, ``data/``).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Committed reference data built by ``python -m layers.build``.
+DATA_DIR = PROJECT_ROOT / "data"
+#: Environment variable naming the incident store (a GeoPackage file).
+STORE_ENV_VAR = "BORDERMON_STORE"
+#: Default incident store: outside the committed ``data/``, git-ignored.
+DEFAULT_STORE_PATH = PROJECT_ROOT / "store" / "incidents.gpkg"
+
+
+def resolve_store_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """Return the store path: ``path``, else ``$BORDERMON_STORE``, else the default.
+
+    Parameters
+    ----------
+    path
+        An explicit path (the ``--store`` option), or ``None``.
+    """
+    if path:
+        return Path(path)
+    env = os.environ.get(STORE_ENV_VAR)
+    return Path(env) if env else DEFAULT_STORE_PATH
+
+
+# --- Incidents --------------------------------------------------------------
+#: The incident types, in the order shown to analysts.
+INCIDENT_TYPES = (
+    "seizure", "clash", "smuggling", "shelling", "strike", "arrest", "crossing", "other",
+)
+#: Location precision (metres) assumed when a feature gives none.
+DEFAULT_LOCATION_PRECISION_M = 5_000.0
+#: Date precision (days) assumed when a feature gives none.
+DEFAULT_DATE_PRECISION_DAYS = 1
+#: Largest upload accepted, in bytes (50 MB).
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+#: Largest number of features in one upload.
+MAX_FEATURES = 500_000
+#: Deepest JSON nesting accepted in an upload.
+MAX_JSON_DEPTH = 32
+#: Incidents farther than this from the border are outside the monitored region.
+REGION_DISTANCE_M = 50_000.0
+#: What to do with an incident outside the region: ``"warn"`` or ``"reject"``.
+OUTSIDE_REGION_POLICY = "reject"
+#: Likely duplicates: same type within this distance ...
+DUPLICATE_DISTANCE_M = 1_000.0
+#: ... and within this many days.
+DUPLICATE_DAYS = 1
+
+# --- Density ----------------------------------------------------------------
+#: Grid cell size of the density surface (metres).
+DENSITY_CELL_M = 250.0
+#: Kernel of the density surface: ``"gaussian"`` or ``"quartic"``.
+DENSITY_KERNEL = "gaussian"
+#: Margin around the border corridor covered by the density grid (metres).
+REGION_MARGIN_M = 60_000.0
+#: Density units: incidents (weighted) per square kilometre.
+DENSITY_UNITS = "weighted incidents per km²"
+#: Weight of one incident by type (dimensionless; 1 is an ordinary incident).
+TYPE_WEIGHTS = {
+    "seizure": 1.0,
+    "clash": 1.5,
+    "smuggling": 1.0,
+    "shelling": 1.5,
+    "strike": 1.5,
+    "arrest": 0.75,
+    "crossing": 0.5,
+    "other": 0.5,
+}
+#: Recency half-life in days; ``None`` means no decay.
+HALF_LIFE_DAYS: float | None = None
+
+# --- Hot spots --------------------------------------------------------------
+#: Hexagon size for Getis-Ord Gi* (distance between opposite edges, km).
+HOTSPOT_CELL_KM = 3.0
+#: Fewest incidents for which Gi* significance is reported (ArcGIS uses 30).
+HOTSPOT_MIN_INCIDENTS = 30
+#: False-discovery-rate level used for the significance bins.
+HOTSPOT_FDR_ALPHA = 0.10
+
+# --- Sectors and priority ---------------------------------------------------
+#: Sector length along the border (km).
+SECTOR_KM = 5.0
+#: Corridor half-width on each side of the border (km).
+CORRIDOR_KM = 5.0
+#: Number of sectors whose top-k membership is estimated.
+TOP_K = 5
+#: Monte Carlo draws of the weights for the sensitivity analysis.
+SENSITIVITY_DRAWS = 1_000
+#: Dirichlet concentration: larger values keep the draws closer to the weights.
+SENSITIVITY_CONCENTRATION = 50.0
+#: Fewest incidents in the corridor for a ranking to be presented as evidence.
+MIN_INCIDENTS_FOR_RANKING = 10
+#: Trend windows: recent window and the baseline window before it (days).
+TREND_RECENT_DAYS = 90
+TREND_BASELINE_DAYS = 365
+#: Default weight of each priority criterion (normalised to sum to 1 before use).
+#: The criteria and their units are documented in ``geo/criteria.py``.
+PRIORITY_WEIGHTS = {
+    "incident_density": 0.25,
+    "hotspot_share": 0.10,
+    "trend": 0.10,
+    "crossings": 0.10,
+    "exposure": 0.10,
+    "line_uncertainty": 0.25,
+    "terrain": 0.10,
+}

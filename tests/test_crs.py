@@ -1,0 +1,29 @@
+"""The metric CRS keeps distortion within the bounds its docstring states."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyproj import Geod, Proj, Transformer
+
+from layers.crs import MAX_SCALE_ERROR, METRIC_CRS
+
+
+@pytest.mark.parametrize("lon", np.linspace(35.2, 37.2, 9))
+@pytest.mark.parametrize("lat", [32.9, 33.4, 34.0, 34.7, 35.2])
+def test_scale_error_within_bound_over_region(lon, lat):
+    factors = Proj(METRIC_CRS).get_factors(lon, lat)
+    assert abs(factors.meridional_scale - 1) < MAX_SCALE_ERROR
+    assert abs(factors.parallel_scale - 1) < MAX_SCALE_ERROR
+
+
+def test_projected_distance_matches_geodesic():
+    # Hermel to Masnaa: about 87 km; projected and geodesic agree within 3e-5.
+    lon1, lat1, lon2, lat2 = 36.38472, 34.39417, 35.92405, 33.70287
+    t = Transformer.from_crs(4326, METRIC_CRS, always_xy=True)
+    x1, y1 = t.transform(lon1, lat1)
+    x2, y2 = t.transform(lon2, lat2)
+    projected = float(np.hypot(x2 - x1, y2 - y1))
+    _, _, geodesic = Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)
+    assert projected == pytest.approx(geodesic, rel=3e-5)
+    assert METRIC_CRS.axis_info[0].unit_name == "metre"
