@@ -42,7 +42,14 @@ def resolve_store_path(path: str | os.PathLike[str] | None = None) -> Path:
 # --- Incidents --------------------------------------------------------------
 #: The incident types, in the order shown to analysts.
 INCIDENT_TYPES = (
-    "seizure", "clash", "smuggling", "shelling", "strike", "arrest", "crossing", "other",
+    "seizure",
+    "clash",
+    "smuggling",
+    "shelling",
+    "strike",
+    "arrest",
+    "crossing",
+    "other",
 )
 #: Location precision (metres) assumed when a feature gives none.
 DEFAULT_LOCATION_PRECISION_M = 5_000.0

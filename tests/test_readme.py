@@ -29,7 +29,8 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 def test_requirements_dev_starts_with_runtime_requirements():
     first = next(
-        line for line in (ROOT / "requirements-dev.txt").read_text().splitlines()
+        line
+        for line in (ROOT / "requirements-dev.txt").read_text().splitlines()
         if line and not line.startswith("#")
     )
     assert first == "-r requirements.txt"

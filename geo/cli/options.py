@@ -95,41 +95,83 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
 def add_filter_options(parser: argparse.ArgumentParser) -> None:
     """Add ``--store``, ``--since``, ``--until`` and ``--types``."""
     add_store_option(parser)
-    parser.add_argument("--since", type=parse_date, metavar="DATE",
-                        help="keep incidents on or after this date (YYYY-MM-DD)")
-    parser.add_argument("--until", type=parse_date, metavar="DATE",
-                        help="keep incidents on or before this date (YYYY-MM-DD)")
-    parser.add_argument("--types", type=parse_types, metavar="T,...",
-                        help=f"keep these incident types ({','.join(settings.INCIDENT_TYPES)})")
+    parser.add_argument(
+        "--since",
+        type=parse_date,
+        metavar="DATE",
+        help="keep incidents on or after this date (YYYY-MM-DD)",
+    )
+    parser.add_argument(
+        "--until",
+        type=parse_date,
+        metavar="DATE",
+        help="keep incidents on or before this date (YYYY-MM-DD)",
+    )
+    parser.add_argument(
+        "--types",
+        type=parse_types,
+        metavar="T,...",
+        help=f"keep these incident types ({','.join(settings.INCIDENT_TYPES)})",
+    )
 
 
 def add_density_options(parser: argparse.ArgumentParser) -> None:
     """Add ``--bandwidth-m``, ``--cell-m``, ``--kernel`` and ``--half-life-days``."""
-    parser.add_argument("--bandwidth-m", type=positive_float, metavar="M",
-                        help="kernel bandwidth in metres (default: Silverman's rule "
-                        "on the projected incidents)")
-    parser.add_argument("--cell-m", type=positive_float, metavar="M",
-                        default=settings.DENSITY_CELL_M,
-                        help="grid cell size in metres (default: %(default)s)")
-    parser.add_argument("--kernel", choices=("gaussian", "quartic"),
-                        default=settings.DENSITY_KERNEL,
-                        help="kernel shape (default: %(default)s)")
-    parser.add_argument("--half-life-days", type=positive_float, metavar="D",
-                        help="recency half-life in days (default: no decay)")
+    parser.add_argument(
+        "--bandwidth-m",
+        type=positive_float,
+        metavar="M",
+        help="kernel bandwidth in metres (default: Silverman's rule on the projected incidents)",
+    )
+    parser.add_argument(
+        "--cell-m",
+        type=positive_float,
+        metavar="M",
+        default=settings.DENSITY_CELL_M,
+        help="grid cell size in metres (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--kernel",
+        choices=("gaussian", "quartic"),
+        default=settings.DENSITY_KERNEL,
+        help="kernel shape (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--half-life-days",
+        type=positive_float,
+        metavar="D",
+        help="recency half-life in days (default: no decay)",
+    )
 
 
 def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``analyze`` (and ``report``) except ``--format``."""
     add_filter_options(parser)
-    parser.add_argument("--sector-km", type=positive_float, default=settings.SECTOR_KM,
-                        metavar="KM",
-                        help="sector length along the border (default: %(default)s)")
-    parser.add_argument("--corridor-km", type=positive_float, default=settings.CORRIDOR_KM,
-                        metavar="KM",
-                        help="corridor half-width on each side of the border (default: %(default)s)")
-    parser.add_argument("--weights", type=parse_weights, metavar="name=value,...",
-                        help="override criterion weights; criteria: "
-                        + ",".join(settings.PRIORITY_WEIGHTS))
-    parser.add_argument("--top-k", type=positive_int, default=settings.TOP_K, metavar="K",
-                        help="k of the top-k probability (default: %(default)s)")
+    parser.add_argument(
+        "--sector-km",
+        type=positive_float,
+        default=settings.SECTOR_KM,
+        metavar="KM",
+        help="sector length along the border (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--corridor-km",
+        type=positive_float,
+        default=settings.CORRIDOR_KM,
+        metavar="KM",
+        help="corridor half-width on each side of the border (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--weights",
+        type=parse_weights,
+        metavar="name=value,...",
+        help="override criterion weights; criteria: " + ",".join(settings.PRIORITY_WEIGHTS),
+    )
+    parser.add_argument(
+        "--top-k",
+        type=positive_int,
+        default=settings.TOP_K,
+        metavar="K",
+        help="k of the top-k probability (default: %(default)s)",
+    )
     add_density_options(parser)
