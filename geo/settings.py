@@ -128,3 +128,13 @@ PRIORITY_WEIGHTS = {
     "line_uncertainty": 0.25,
     "terrain": 0.10,
 }
+
+# --- Report and exports -----------------------------------------------------
+#: Sectors listed in the report's ranked table.
+REPORT_TOP_N = 15
+#: An incident located more coarsely than this (metres) is counted as "coarse"
+#: in the report: half the default sector length, so it may belong to the
+#: neighbouring sector.
+COARSE_LOCATION_M = 2_500.0
+#: Formats written by ``python -m geo report`` (``--format``), in this order.
+REPORT_FORMATS = ("pdf", "gpkg", "geojson", "csv", "tif", "html")
