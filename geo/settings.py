@@ -117,6 +117,25 @@ MIN_INCIDENTS_FOR_RANKING = 10
 #: Trend windows: recent window and the baseline window before it (days).
 TREND_RECENT_DAYS = 90
 TREND_BASELINE_DAYS = 365
+#: Spacing (metres) of the points of the densified border line used to locate
+#: incidents along it (nearest point, then exact projection on the two
+#: neighbouring segments) and to draw the sector zones.
+SECTOR_DENSIFY_M = 50.0
+#: Normalisation of the criteria before weighting: ``"minmax"`` or ``"rank"``.
+PRIORITY_NORMALISATION = "minmax"
+#: Seed of the Monte Carlo draws, so that a ranking can be reproduced.
+SENSITIVITY_SEED = 20251123
+#: Lower and upper quantiles (per cent) of the rank interval.
+RANK_INTERVAL_PERCENT = (5.0, 95.0)
+#: A sector is unstable if its top-k probability lies strictly between these ...
+UNSTABLE_P_TOP_K = (0.05, 0.95)
+#: ... or if its rank interval spans more than this many ranks.
+UNSTABLE_RANK_SPAN = 5
+#: Multipliers of one weight in the one-at-a-time sweep (the others keep their
+#: proportions; all are renormalised to sum to 1).
+SENSITIVITY_OAT_FACTORS = (0.0, 0.5, 2.0, 4.0)
+#: Gi* bins counted as hot in the hot-spot share (2: hot at 95 %, 3: at 99 %).
+HOTSPOT_SHARE_MIN_BIN = 2
 #: Default weight of each priority criterion (normalised to sum to 1 before use).
 #: The criteria and their units are documented in ``geo/criteria.py``.
 PRIORITY_WEIGHTS = {
