@@ -92,14 +92,40 @@ TYPE_WEIGHTS = {
 }
 #: Recency half-life in days; ``None`` means no decay.
 HALF_LIFE_DAYS: float | None = None
+#: Magnitude damping (``geo/weights.py``): an incident's weight is multiplied by
+#: ``1 + FATALITY_WEIGHT_PER_DECADE * log10(1 + fatalities)`` or by
+#: ``1 + QUANTITY_WEIGHT_PER_DECADE * log10(1 + quantity)``, whichever is larger,
+#: capped at ``MAX_MAGNITUDE_FACTOR``. Quantities come in mixed units (pills, kg,
+#: litres, vehicles), hence the gentle slope: 11 million pills weigh 2.76, 1 t 1.75.
+FATALITY_WEIGHT_PER_DECADE = 1.0
+QUANTITY_WEIGHT_PER_DECADE = 0.25
+MAX_MAGNITUDE_FACTOR = 3.0
+#: Default bandwidth rule (``geo/density.py``): Silverman/Scott for two
+#: dimensions, ``h = sigma * n_eff ** (-1/6)``, with ``sigma`` the robust spread
+#: of the projected incidents and ``n_eff`` the effective (Kish) sample size,
+#: then clamped to these bounds (metres). Below 1 km a peak claims more than
+#: the positions support; above 10 km (two sectors) the surface stops telling
+#: one stretch of the 360 km border from the next.
+DENSITY_BANDWIDTH_MIN_M = 1_000.0
+DENSITY_BANDWIDTH_MAX_M = 10_000.0
 
 # --- Hot spots --------------------------------------------------------------
 #: Hexagon size for Getis-Ord Gi* (distance between opposite edges, km).
 HOTSPOT_CELL_KM = 3.0
 #: Fewest incidents for which Gi* significance is reported (ArcGIS uses 30).
 HOTSPOT_MIN_INCIDENTS = 30
-#: False-discovery-rate level used for the significance bins.
-HOTSPOT_FDR_ALPHA = 0.10
+#: Benjamini–Hochberg false-discovery-rate levels of the bins 1, 2 and 3
+#: (90, 95 and 99 % confidence; hot positive, cold negative).
+HOTSPOT_BIN_ALPHAS = (0.10, 0.05, 0.01)
+#: False-discovery-rate level of the weakest bin: a cell is a hot (cold) spot
+#: when its FDR-adjusted p-value is at most this.
+HOTSPOT_FDR_ALPHA = HOTSPOT_BIN_ALPHAS[0]
+#: Distance band of the Gi* weights, in hexagon sizes (centre to centre):
+#: 2.0 takes the cell itself and its two rings of neighbours (19 cells).
+HOTSPOT_BAND_CELLS = 2.0
+#: Value analysed by Gi*: ``"weight"`` (type × magnitude × recency, spread over
+#: each incident's location precision) or ``"count"`` (incidents per cell).
+HOTSPOT_VALUE = "weight"
 
 # --- Sectors and priority ---------------------------------------------------
 #: Sector length along the border (km).
