@@ -1,0 +1,707 @@
+"""Weighted kernel density of incidents on the metric grid, and its GeoTIFF.
+
+Method
+------
+1. Incidents are projected to :data:`~geo.settings.METRIC_CRS` and weighted
+   with :func:`geo.weights.incident_weights` (type × damped magnitude ×
+   optional recency).
+2. Each weight is spread over the four cells around its point by linear
+   (bilinear) binning, which keeps the mass and the centre of mass exactly.
+3. The binned grid is convolved with the kernel: a sampled Gaussian
+   (separable, :func:`scipy.ndimage.gaussian_filter`, or FFT for wide
+   kernels) or a sampled quartic (biweight) kernel by FFT
+   (:func:`scipy.signal.fftconvolve`). Each sampled kernel is normalised to
+   sum to one, so the surface's mass equals the weighted count of the
+   incidents on the grid. No sum over every point for every cell is ever
+   made: the cost is that of binning (linear in incidents) plus one
+   convolution per precision class (``N log N`` in cells).
+4. Values are divided by the cell area: the units are
+   :data:`~geo.settings.DENSITY_UNITS` (weighted incidents per km²).
+
+Bandwidth
+---------
+``bandwidth_m`` is the Gaussian kernel's standard deviation, or the quartic
+kernel's radius (its support, as in ArcGIS). The default rule is Silverman's
+(equal to Scott's in two dimensions), ``h = sigma · n_eff^(-1/6)``, with
+``sigma`` the root mean of the two axes' spreads, each the smaller of the
+weighted standard deviation and the weighted interquartile range / 1.349
+(robust to a few far-off incidents), and ``n_eff = (Σw)² / Σw²`` the
+effective number of incidents. The result is clamped to
+[:data:`~geo.settings.DENSITY_BANDWIDTH_MIN_M`,
+:data:`~geo.settings.DENSITY_BANDWIDTH_MAX_M`]. For the quartic kernel the
+default radius is ``√8 · h``: the quartic kernel of radius R has a standard
+deviation of R/√8 on each axis, so both kernels then smooth alike.
+
+Location precision
+------------------
+An incident whose position is known only to ``location_precision_m`` (R) lies
+somewhere in a disc of radius R around its point. That uncertainty is
+modelled as a Gaussian with the variance of a uniform disc, ``σ_loc = R/2``
+per axis, and the incident's kernel is convolved with it: for the Gaussian
+kernel the result is exactly a Gaussian of standard deviation
+``sqrt(h² + σ_loc²)``; for the quartic kernel the binned incidents are
+first blurred by ``σ_loc`` and then convolved with the quartic. A 30 km
+incident therefore spreads its unchanged mass over some 15 km instead of
+making a sharp peak. Incidents are grouped by precision (exact values when
+there are at most 16 distinct ones, otherwise classes 9 % apart) and each
+group is convolved once. A missing precision counts as
+:data:`~geo.settings.DEFAULT_LOCATION_PRECISION_M`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from affine import Affine
+from pyproj import CRS
+from scipy import ndimage, signal
+
+from geo import settings
+from geo.errors import ConfigurationError, InsufficientDataError
+from geo.grid import Grid, project_points, region_grid
+from geo.weights import incident_weights
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "KERNELS",
+    "DensitySurface",
+    "bin_points",
+    "compute_density",
+    "estimate_bandwidth",
+    "estimate_density",
+    "evaluate_exact_density",
+    "read_geotiff",
+]
+
+#: Kernel names accepted by :func:`compute_density`.
+KERNELS = ("gaussian", "quartic")
+#: Ratio of the quartic kernel's radius to the Gaussian bandwidth that smooths alike.
+QUARTIC_RADIUS_PER_SIGMA = math.sqrt(8.0)
+#: Nodata value written to the GeoTIFF (never a density: densities are >= 0).
+NODATA = -9999.0
+#: Gaussian kernels are truncated at this many standard deviations.
+_TRUNCATE = 4.0
+#: Beyond this half-width (cells) a Gaussian is applied by FFT, not directly.
+_FFT_FROM_CELLS = 24
+#: Most distinct precisions convolved separately before they are grouped.
+_MAX_PRECISION_CLASSES = 16
+#: Ratio between neighbouring precision classes when grouping is needed.
+_CLASS_RATIO = 2 ** (1 / 8)
+
+
+@dataclass
+class DensitySurface:
+    """A density surface on a north-up grid.
+
+    Attributes
+    ----------
+    values
+        2-D float32 array, row 0 north, in ``units``.
+    transform
+        Affine transform from (column, row) to (x, y) in ``crs``.
+    crs
+        The surface's CRS (:data:`~geo.settings.METRIC_CRS`).
+    bandwidth_m
+        Gaussian standard deviation or quartic radius, in metres.
+    kernel
+        ``"gaussian"`` or ``"quartic"``.
+    units
+        Units of ``values`` (:data:`~geo.settings.DENSITY_UNITS`).
+    total_weight
+        Weighted count of the incidents used (on and off the grid).
+    n_incidents
+        Number of incidents used.
+    outside_weight
+        Weight of incidents outside the grid, which the surface leaves out.
+    bandwidth_rule
+        ``"silverman"`` (the default rule, after clamping) or ``"user"``.
+    precision_classes_m
+        The location precisions (metres) convolved separately.
+    half_life_days
+        Recency half-life used, or ``None``.
+    """
+
+    values: np.ndarray
+    transform: Affine
+    crs: CRS
+    bandwidth_m: float
+    kernel: str
+    units: str = settings.DENSITY_UNITS
+    total_weight: float = 0.0
+    n_incidents: int = 0
+    outside_weight: float = 0.0
+    bandwidth_rule: str = "user"
+    precision_classes_m: tuple[float, ...] = ()
+    half_life_days: float | None = None
+    extra_tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def grid(self) -> Grid:
+        """The surface's :class:`~geo.grid.Grid` (square cells assumed)."""
+        t = self.transform
+        return Grid(x0=t.c, y0=t.f, cell_m=t.a, width=self.values.shape[1],
+                    height=self.values.shape[0])  # fmt: skip
+
+    @property
+    def cell_area_km2(self) -> float:
+        """Area of one cell in km²."""
+        return abs(self.transform.a * self.transform.e) / 1e6
+
+    @property
+    def mass(self) -> float:
+        """Weighted incidents on the grid: the sum of values times cell area."""
+        return float(self.values.sum(dtype=np.float64) * self.cell_area_km2)
+
+    def tags(self) -> dict[str, str]:
+        """Return the metadata written to the GeoTIFF."""
+        tags = {
+            "units": self.units,
+            "kernel": self.kernel,
+            "bandwidth_m": repr(float(self.bandwidth_m)),
+            "bandwidth_rule": self.bandwidth_rule,
+            "total_weight": repr(float(self.total_weight)),
+            "n_incidents": str(int(self.n_incidents)),
+            "outside_weight": repr(float(self.outside_weight)),
+            "precision_classes_m": ",".join(repr(float(p)) for p in self.precision_classes_m),
+            "half_life_days": "" if self.half_life_days is None else repr(self.half_life_days),
+            "software": "border-monitor geo.density",
+        }
+        tags.update(self.extra_tags)
+        return tags
+
+    def to_geotiff(self, path: str | os.PathLike[str]) -> None:
+        """Write the surface as a Cloud-Optimised GeoTIFF.
+
+        Tiled 512×512, DEFLATE with the floating-point predictor, internal
+        overviews averaged (the mean density of the cells they cover), the CRS,
+        nodata :data:`NODATA` and the metadata of :meth:`tags` (units included,
+        also as the band's unit).
+
+        Parameters
+        ----------
+        path
+            Destination ``.tif`` file; replaced if it exists.
+        """
+        import rasterio
+        import rasterio.crs
+        import rasterio.shutil
+        from rasterio.io import MemoryFile
+
+        values = np.asarray(self.values, dtype=np.float32)
+        profile = {
+            "driver": "GTiff",
+            "height": values.shape[0],
+            "width": values.shape[1],
+            "count": 1,
+            "dtype": "float32",
+            "crs": rasterio.crs.CRS.from_wkt(self.crs.to_wkt()),
+            "transform": self.transform,
+            "nodata": NODATA,
+        }
+        try:
+            with MemoryFile() as memfile:
+                with memfile.open(**profile) as dataset:
+                    dataset.write(values, 1)
+                    dataset.update_tags(**self.tags())
+                    dataset.set_band_description(1, "incident density")
+                    dataset.set_band_unit(1, self.units)
+                with memfile.open() as source:
+                    rasterio.shutil.copy(
+                        source,
+                        os.fspath(path),
+                        driver="COG",
+                        COMPRESS="DEFLATE",
+                        PREDICTOR="YES",
+                        BLOCKSIZE=512,
+                        OVERVIEW_RESAMPLING="AVERAGE",
+                        BIGTIFF="IF_SAFER",
+                    )
+        except rasterio.errors.RasterioIOError as exc:
+            raise ConfigurationError(
+                f"cannot write the density GeoTIFF {os.fspath(path)!r}: {exc}; "
+                "check that the folder exists and is writable"
+            ) from exc
+
+
+def read_geotiff(path: str | os.PathLike[str]) -> DensitySurface:
+    """Read a density surface written by :meth:`DensitySurface.to_geotiff`.
+
+    Parameters
+    ----------
+    path
+        A GeoTIFF file.
+    """
+    import rasterio
+
+    try:
+        with rasterio.open(path) as src:
+            values = src.read(1)
+            tags = src.tags()
+            transform = src.transform
+            crs = CRS.from_wkt(src.crs.to_wkt()) if src.crs else None
+    except rasterio.errors.RasterioIOError as exc:
+        raise ConfigurationError(
+            f"cannot read the density GeoTIFF {os.fspath(path)!r}: {exc}"
+        ) from exc
+    known = {
+        "units", "kernel", "bandwidth_m", "bandwidth_rule", "total_weight", "n_incidents",
+        "outside_weight", "precision_classes_m", "half_life_days", "software",
+    }  # fmt: skip
+
+    def number(name: str, default: float = math.nan) -> float:
+        try:
+            return float(tags[name])
+        except (KeyError, ValueError):
+            return default
+
+    classes = tags.get("precision_classes_m", "")
+    half_life = tags.get("half_life_days", "")
+    return DensitySurface(
+        values=values,
+        transform=transform,
+        crs=crs,
+        bandwidth_m=number("bandwidth_m"),
+        kernel=tags.get("kernel", "unknown"),
+        units=tags.get("units", "unknown"),
+        total_weight=number("total_weight"),
+        n_incidents=int(number("n_incidents", 0)),
+        outside_weight=number("outside_weight", 0.0),
+        bandwidth_rule=tags.get("bandwidth_rule", "unknown"),
+        precision_classes_m=tuple(float(p) for p in classes.split(",") if p),
+        half_life_days=float(half_life) if half_life else None,
+        extra_tags={k: v for k, v in tags.items() if k not in known and k != "AREA_OR_POINT"},
+    )
+
+
+def _weighted_spread(values: np.ndarray, weights: np.ndarray) -> float:
+    total = weights.sum()
+    mean = np.dot(weights, values) / total
+    std = math.sqrt(max(float(np.dot(weights, (values - mean) ** 2) / total), 0.0))
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    q1, q3 = np.interp([0.25 * total, 0.75 * total], cum, values[order])
+    iqr = (q3 - q1) / 1.349
+    return min(std, iqr) if iqr > 0 else std
+
+
+def estimate_bandwidth(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    weights: np.ndarray | None = None,
+    min_m: float = settings.DENSITY_BANDWIDTH_MIN_M,
+    max_m: float = settings.DENSITY_BANDWIDTH_MAX_M,
+) -> float:
+    """Return the default bandwidth (metres): Silverman's rule, clamped.
+
+    ``h = sigma · n_eff^(-1/6)`` (see the module's notes), clamped to
+    ``[min_m, max_m]``. With fewer than two effective incidents the spread is
+    unknown and ``max_m`` is returned (the smoothest, the least claim).
+
+    Parameters
+    ----------
+    x, y
+        Metric coordinates in metres.
+    weights
+        Incident weights (default all one).
+    min_m, max_m
+        Floor and ceiling of the result in metres.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+    keep = w > 0
+    x, y, w = x[keep], y[keep], w[keep]
+    if w.size == 0:
+        return float(max_m)
+    n_eff = w.sum() ** 2 / np.dot(w, w)
+    if n_eff < 2:
+        return float(max_m)
+    sigma = math.sqrt((_weighted_spread(x, w) ** 2 + _weighted_spread(y, w) ** 2) / 2)
+    h = sigma * n_eff ** (-1 / 6)
+    return float(min(max(h, min_m), max_m))
+
+
+def bin_points(
+    x: np.ndarray, y: np.ndarray, weights: np.ndarray, grid: Grid
+) -> tuple[np.ndarray, float]:
+    """Spread weighted points over the grid by linear binning.
+
+    Each point's weight goes to the four cells whose centres surround it, in
+    proportion to the overlap of a cell-sized square centred on the point; a
+    point on a cell centre goes wholly to that cell. Points within the grid's
+    outer edge but beyond the outermost centres go to the edge cells.
+
+    Parameters
+    ----------
+    x, y
+        Metric coordinates in metres.
+    weights
+        Weight of each point.
+    grid
+        The grid.
+
+    Returns
+    -------
+    binned
+        ``(height, width)`` float64 array of weight per cell.
+    outside_weight
+        Total weight of the points outside the grid (left out).
+    """
+    row, col = grid.fractional_index(x, y)
+    w = np.asarray(weights, dtype=float)
+    inside = (row >= -0.5) & (row <= grid.height - 0.5) & (col >= -0.5) & (col <= grid.width - 0.5)
+    outside_weight = float(w[~inside].sum())
+    if not inside.all():
+        row, col, w = row[inside], col[inside], w[inside]
+    r0 = np.floor(row)
+    c0 = np.floor(col)
+    fr = row - r0
+    fc = col - c0
+    r0 = r0.astype(np.int64)
+    c0 = c0.astype(np.int64)
+    r1 = np.minimum(r0 + 1, grid.height - 1)
+    c1 = np.minimum(c0 + 1, grid.width - 1)
+    np.maximum(r0, 0, out=r0)
+    np.maximum(c0, 0, out=c0)
+    size = grid.height * grid.width
+    binned = np.bincount(r0 * grid.width + c0, w * (1 - fr) * (1 - fc), minlength=size)
+    binned += np.bincount(r0 * grid.width + c1, w * (1 - fr) * fc, minlength=size)
+    binned += np.bincount(r1 * grid.width + c0, w * fr * (1 - fc), minlength=size)
+    binned += np.bincount(r1 * grid.width + c1, w * fr * fc, minlength=size)
+    return binned.reshape(grid.shape), outside_weight
+
+
+def _gaussian_1d(sigma_cells: float) -> np.ndarray:
+    radius = math.ceil(_TRUNCATE * sigma_cells)
+    offsets = np.arange(-radius, radius + 1, dtype=float)
+    kernel = np.exp(-0.5 * (offsets / sigma_cells) ** 2)
+    return kernel / kernel.sum()
+
+
+def _gaussian_smooth(array: np.ndarray, sigma_cells: float) -> np.ndarray:
+    """Convolve with a normalised sampled Gaussian; zero beyond the edges."""
+    if sigma_cells <= 0:
+        return array
+    if _TRUNCATE * sigma_cells <= _FFT_FROM_CELLS:
+        return ndimage.gaussian_filter(array, sigma_cells, mode="constant", truncate=_TRUNCATE)
+    kernel = _gaussian_1d(sigma_cells)
+    out = signal.fftconvolve(array, kernel[np.newaxis, :], mode="same", axes=1)
+    return signal.fftconvolve(out, kernel[:, np.newaxis], mode="same", axes=0)
+
+
+def _quartic_2d(radius_cells: float) -> np.ndarray:
+    r = math.floor(radius_cells)
+    offsets = np.arange(-r, r + 1, dtype=float)
+    d2 = (offsets[np.newaxis, :] ** 2 + offsets[:, np.newaxis] ** 2) / radius_cells**2
+    kernel = np.where(d2 < 1.0, (1.0 - d2) ** 2, 0.0)
+    return kernel / kernel.sum()
+
+
+def _precision_classes(sigma_loc_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group location sigmas: return (class value per point, class values)."""
+    distinct = np.unique(sigma_loc_m)
+    if distinct.size <= _MAX_PRECISION_CLASSES:
+        codes = np.searchsorted(distinct, sigma_loc_m)
+        return codes, distinct
+    positive = np.maximum(sigma_loc_m, 1.0)
+    levels = np.round(np.log(positive) / math.log(_CLASS_RATIO))
+    distinct_levels, codes = np.unique(levels, return_inverse=True)
+    values = np.exp(distinct_levels * math.log(_CLASS_RATIO))
+    values[distinct_levels == 0] = 0.0  # sigma of at most 1 m: no widening
+    return codes, values
+
+
+def estimate_density(
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray,
+    grid: Grid,
+    *,
+    bandwidth_m: float,
+    kernel: str = "gaussian",
+    precision_m: np.ndarray | None = None,
+) -> tuple[np.ndarray, float, tuple[float, ...]]:
+    """Return the density (per km²) of weighted metric points on ``grid``.
+
+    The engine under :func:`compute_density`: binning and convolution, with
+    the location-precision widening of the module's notes.
+
+    Parameters
+    ----------
+    x, y
+        Metric coordinates in metres.
+    weights
+        Weight of each point.
+    grid
+        The grid.
+    bandwidth_m
+        Gaussian standard deviation or quartic radius, in metres.
+    kernel
+        ``"gaussian"`` or ``"quartic"``.
+    precision_m
+        Location precision (radius, metres) of each point; ``None`` for exact points.
+
+    Returns
+    -------
+    values
+        ``(height, width)`` float64 array of weighted points per km².
+    outside_weight
+        Weight of the points outside the grid.
+    precision_classes_m
+        The precisions (metres, ``2 · σ_loc``) convolved separately.
+    """
+    if kernel not in KERNELS:
+        raise ConfigurationError(f"kernel={kernel!r} is unknown; use one of {', '.join(KERNELS)}")
+    if not (math.isfinite(bandwidth_m) and bandwidth_m >= grid.cell_m):
+        raise ConfigurationError(
+            f"bandwidth {bandwidth_m!r} m is smaller than the {grid.cell_m:g} m cells; "
+            f"give a bandwidth of at least {grid.cell_m:g} m or smaller cells"
+        )
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    if precision_m is None:
+        codes = np.zeros(x.size, dtype=np.int64)
+        sigma_classes = np.zeros(1)
+    else:
+        codes, sigma_classes = _precision_classes(np.asarray(precision_m, dtype=float) / 2.0)
+    h_cells = bandwidth_m / grid.cell_m
+    total = np.zeros(grid.shape)
+    outside = 0.0
+    for code, sigma_m in enumerate(sigma_classes):
+        members = codes == code
+        if sigma_classes.size > 1 and not members.any():
+            continue
+        if sigma_classes.size == 1:
+            binned, out_w = bin_points(x, y, weights, grid)
+        else:
+            binned, out_w = bin_points(x[members], y[members], weights[members], grid)
+        outside += out_w
+        s_cells = sigma_m / grid.cell_m
+        if kernel == "gaussian":
+            total += _gaussian_smooth(binned, math.hypot(h_cells, s_cells))
+        else:
+            total += _gaussian_smooth(binned, s_cells) if s_cells >= 0.25 else binned
+    if kernel == "quartic":
+        total = signal.fftconvolve(total, _quartic_2d(h_cells), mode="same")
+    np.maximum(total, 0.0, out=total)  # FFT round-off can leave -1e-17
+    total /= grid.cell_area_km2
+    return total, outside, tuple(float(2.0 * s) for s in sigma_classes)
+
+
+def evaluate_exact_density(
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    *,
+    bandwidth_m: float,
+    kernel: str = "gaussian",
+    precision_m: np.ndarray | None = None,
+    chunk: int = 2_000_000,
+) -> np.ndarray:
+    """Return the exact kernel sum (per km²) at points ``px, py``: a reference for tests.
+
+    A direct sum over every incident for every evaluation point, ``O(N·M)``:
+    for checking :func:`estimate_density` on small cases, never for production.
+    With ``precision_m`` the Gaussian kernel's variance is ``h² + (R/2)²``
+    (the quartic kernel has no closed form then and is refused).
+
+    Parameters
+    ----------
+    x, y, weights
+        Incidents (metres) and their weights.
+    px, py
+        Evaluation points (metres), any shape.
+    bandwidth_m
+        Gaussian standard deviation or quartic radius, in metres.
+    kernel
+        ``"gaussian"`` or ``"quartic"``.
+    precision_m
+        Location precision (metres) of each incident, Gaussian kernel only.
+    chunk
+        Largest number of incident × point pairs computed at once.
+    """
+    shape = np.shape(px)
+    qx = np.ravel(px).astype(float)
+    qy = np.ravel(py).astype(float)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    if kernel == "gaussian":
+        var = np.full(x.size, float(bandwidth_m) ** 2)
+        if precision_m is not None:
+            var = var + (np.asarray(precision_m, dtype=float) / 2) ** 2
+    elif precision_m is not None:
+        raise ConfigurationError("the exact quartic sum has no location-precision widening")
+    out = np.zeros(qx.size)
+    step = max(1, chunk // max(1, qx.size))
+    for start in range(0, x.size, step):
+        sl = slice(start, start + step)
+        d2 = (qx[:, None] - x[None, sl]) ** 2 + (qy[:, None] - y[None, sl]) ** 2
+        if kernel == "gaussian":
+            k = np.exp(-0.5 * d2 / var[None, sl]) / (2 * math.pi * var[None, sl])
+        else:
+            u = d2 / bandwidth_m**2
+            k = np.where(u < 1, 3 / (math.pi * bandwidth_m**2) * (1 - u) ** 2, 0.0)
+        out += k @ w[sl]
+    return (out * 1e6).reshape(shape)
+
+
+def compute_density(
+    incidents: pd.DataFrame,
+    *,
+    grid: Grid | None = None,
+    cell_m: float = settings.DENSITY_CELL_M,
+    bandwidth_m: float | None = None,
+    kernel: str = settings.DENSITY_KERNEL,
+    half_life_days: float | None = settings.HALF_LIFE_DAYS,
+    reference_date: dt.date | str | pd.Timestamp | None = None,
+    type_weights: Mapping[str, float] | None = None,
+    weights: np.ndarray | None = None,
+    widen_by_precision: bool = True,
+) -> DensitySurface:
+    """Return the weighted kernel density of incidents on the region's grid.
+
+    Parameters
+    ----------
+    incidents
+        Incidents (GeoDataFrame of points, EPSG:4326) with the schema's
+        columns (``type``; ``date`` with a half-life; ``quantity``,
+        ``fatalities`` and ``location_precision_m`` when present).
+    grid
+        Grid to estimate on; default :func:`geo.grid.region_grid` with ``cell_m``.
+    cell_m
+        Cell size in metres when ``grid`` is not given.
+    bandwidth_m
+        Gaussian standard deviation or quartic radius in metres; default the
+        clamped Silverman rule (see the module's notes).
+    kernel
+        ``"gaussian"`` or ``"quartic"``.
+    half_life_days
+        Recency half-life in days; ``None`` for no decay.
+    reference_date
+        Day from which ages are counted; default the latest incident's date.
+    type_weights
+        Weights overriding :data:`~geo.settings.TYPE_WEIGHTS`.
+    weights
+        Precomputed weights, one per incident, instead of
+        :func:`geo.weights.incident_weights`.
+    widen_by_precision
+        Whether to widen each kernel by the incident's location precision (default ``True``).
+
+    Raises
+    ------
+    InsufficientDataError
+        If there is no incident, or their total weight is zero.
+    ConfigurationError
+        For an unknown kernel or a bandwidth smaller than a cell.
+    """
+    if kernel not in KERNELS:
+        raise ConfigurationError(f"kernel={kernel!r} is unknown; use one of {', '.join(KERNELS)}")
+    if bandwidth_m is not None and not (math.isfinite(bandwidth_m) and bandwidth_m > 0):
+        raise ConfigurationError(
+            f"bandwidth_m={bandwidth_m!r} must be a positive number of metres, or None "
+            "for the default rule"
+        )
+    if len(incidents) == 0:
+        raise InsufficientDataError(
+            "no incidents to estimate a density from; widen the date range or the types"
+        )
+    if weights is None:
+        weights = incident_weights(
+            incidents,
+            type_weights=type_weights,
+            half_life_days=half_life_days,
+            reference_date=reference_date,
+        )
+    else:
+        weights = np.asarray(weights, dtype=float)
+        if weights.shape != (len(incidents),) or not np.all(np.isfinite(weights) & (weights >= 0)):
+            raise ConfigurationError(
+                f"weights must be {len(incidents)} finite numbers, zero or more (one per incident)"
+            )
+    total_weight = float(weights.sum())
+    if total_weight <= 0:
+        raise InsufficientDataError(
+            f"the {len(incidents)} incidents all weigh zero; check type_weights and the half-life"
+        )
+    x, y = project_points(incidents)
+    precision = None
+    if widen_by_precision and "location_precision_m" in getattr(incidents, "columns", ()):
+        precision = np.array(
+            pd.to_numeric(incidents["location_precision_m"], errors="coerce"), dtype=float
+        )
+        unusable = ~np.isfinite(precision) | (precision < 0)
+        precision[unusable] = settings.DEFAULT_LOCATION_PRECISION_M
+    if grid is None:
+        grid = region_grid(cell_m=cell_m)
+    if bandwidth_m is None:
+        bandwidth_m = estimate_bandwidth(x, y, weights=weights)
+        if kernel == "quartic":
+            bandwidth_m *= QUARTIC_RADIUS_PER_SIGMA
+        rule = "silverman"
+    else:
+        rule = "user"
+    values, outside, classes = estimate_density(
+        x, y, weights, grid, bandwidth_m=bandwidth_m, kernel=kernel, precision_m=precision
+    )
+    if outside > 0:
+        logger.warning(
+            "%.3g of %.3g weighted incidents lie outside the density grid and are left out",
+            outside,
+            total_weight,
+        )
+    logger.info(
+        "density: %d incidents, %s kernel, bandwidth %.0f m (%s), %d×%d cells of %g m",
+        len(incidents), kernel, bandwidth_m, rule, grid.width, grid.height, grid.cell_m,
+    )  # fmt: skip
+    return DensitySurface(
+        values=values.astype(np.float32),
+        transform=grid.transform,
+        crs=grid.crs,
+        bandwidth_m=float(bandwidth_m),
+        kernel=kernel,
+        units=settings.DENSITY_UNITS,
+        total_weight=total_weight,
+        n_incidents=len(incidents),
+        outside_weight=outside,
+        bandwidth_rule=rule,
+        precision_classes_m=classes if precision is not None else (),
+        half_life_days=half_life_days,
+    )
+
+
+def describe_surface(surface: DensitySurface) -> dict[str, Any]:
+    """Return a short summary of a surface (for logs and the command line).
+
+    Parameters
+    ----------
+    surface
+        A density surface.
+    """
+    peak_index = np.unravel_index(int(np.argmax(surface.values)), surface.values.shape)
+    return {
+        "cells": f"{surface.values.shape[1]}×{surface.values.shape[0]}",
+        "cell_m": abs(surface.transform.a),
+        "kernel": surface.kernel,
+        "bandwidth_m": round(surface.bandwidth_m, 1),
+        "bandwidth_rule": surface.bandwidth_rule,
+        "incidents": surface.n_incidents,
+        "total_weight": round(surface.total_weight, 3),
+        "mass_on_grid": round(surface.mass, 3),
+        "peak": float(surface.values[peak_index]),
+        "peak_row_col": tuple(int(i) for i in peak_index),
+        "units": surface.units,
+    }
