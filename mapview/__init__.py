@@ -1,0 +1,14 @@
+"""Folium maps of the border monitor and the escaping of user text for HTML/JS.
+
+Used by ``app.py`` (through streamlit-folium) and by the HTML export of
+``geo report``. Every string that comes from a user (incident descriptions,
+sources, uploaded field names) passes through :func:`escape_text` on a display
+copy before it reaches a popup, tooltip or table; every script and stylesheet
+is served from ``static/vendor`` (:mod:`mapview.assets`).
+"""
+
+from __future__ import annotations
+
+from mapview.escaping import escape_frame, escape_text
+
+__all__ = ["escape_frame", "escape_text"]
