@@ -127,6 +127,36 @@ HOTSPOT_BAND_CELLS = 2.0
 #: each incident's location precision) or ``"count"`` (incidents per cell).
 HOTSPOT_VALUE = "weight"
 
+# --- Map (app and HTML export) ---------------------------------------------
+#: Background tiles: ``None`` (default) draws no tiles, so nothing leaves the machine. On a
+#: network with its own tile server, an XYZ template such as
+#: ``"http://tiles.example.internal/{z}/{x}/{y}.png"``; also read from ``$BORDERMON_TILE_URL``.
+MAP_TILE_URL: str | None = None
+#: Environment variable that sets :data:`MAP_TILE_URL`.
+TILE_URL_ENV_VAR = "BORDERMON_TILE_URL"
+#: Attribution shown with those tiles.
+MAP_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
+#: Incidents are clustered when there are more than this many on the map.
+MAP_CLUSTER_MIN_INCIDENTS = 50
+#: Above this many incidents, they are aggregated into hexagons instead of sent one by one.
+MAP_MAX_INCIDENT_MARKERS = 2_000
+#: Size of the aggregation hexagons (distance between opposite edges, km).
+MAP_HEX_KM = 5.0
+#: Reference layers are simplified for display with this tolerance (metres, metric CRS).
+MAP_SIMPLIFY_M = 50.0
+#: Decimals of the coordinates sent to the browser (5 decimals: about 1 m).
+MAP_COORDINATE_DECIMALS = 5
+#: Largest side of the density image sent to the browser (pixels).
+MAP_DENSITY_MAX_PIXELS = 800
+#: Height of the map in the app (pixels).
+MAP_HEIGHT_PX = 620
+
+
+def resolve_tile_url() -> str | None:
+    """Return the tile URL: ``$BORDERMON_TILE_URL`` if set, else :data:`MAP_TILE_URL`."""
+    return os.environ.get(TILE_URL_ENV_VAR) or MAP_TILE_URL
+
+
 # --- Sectors and priority ---------------------------------------------------
 #: Sector length along the border (km).
 SECTOR_KM = 5.0
