@@ -13,6 +13,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from geo import __version__
 from geo.errors import BorderMonitorError, ValidationError
@@ -34,9 +35,17 @@ EXIT_REJECTED = 2
 EXIT_USAGE = 2
 
 
+class CommandParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``prog: error: message`` and where help is, then exit with 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of ``python -m geo`` with every available command."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="python -m geo",
         description="Lebanon–Syria border monitor: ingest incidents, map their "
         "density and hot spots, rank border sectors for demarcation, write reports.",
@@ -77,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BorderMonitorError as exc:
         message = " ".join(str(exc).split())
         print(f"error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:  # a file the user named cannot be read or written
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

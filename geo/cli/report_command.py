@@ -1,0 +1,285 @@
+"""``python -m geo report``: the PDF report and the exports of one analysis.
+
+Runs the same analysis as ``python -m geo analyze`` with the same options, then
+writes into ``--out DIR`` the formats asked for (all by default):
+
+========  ===================  =====================================================
+format    file                 content
+========  ===================  =====================================================
+pdf       ``report.pdf``       the priority-sector report
+gpkg      ``report.gpkg``      layers ``sectors``, ``incidents``, ``hotspots`` (if any)
+geojson   ``sectors.geojson``  ranked sectors (RFC 7946)
+csv       ``sectors.csv``      ranked sectors, no geometry
+tif       ``density.tif``      density surface, Cloud-Optimised GeoTIFF
+html      ``map.html``         standalone map that works offline
+========  ===================  =====================================================
+
+plus ``manifest.json`` (parameters, the SHA-256 of every input and output, the
+command that regenerates them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import logging
+import os
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from geo import __version__, settings
+from geo.cli.options import add_analysis_options, positive_int
+from geo.errors import BorderMonitorError, ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+#: File written for each format.
+OUTPUT_FILES = {
+    "pdf": "report.pdf",
+    "gpkg": "report.gpkg",
+    "geojson": "sectors.geojson",
+    "csv": "sectors.csv",
+    "tif": "density.tif",
+    "html": "map.html",
+}
+MANIFEST = "manifest.json"
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """Parse the comma-separated ``--format`` list, keeping the canonical order."""
+    asked = [f.strip().lower() for f in text.split(",") if f.strip()]
+    unknown = [f for f in asked if f not in settings.REPORT_FORMATS]
+    if not asked or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown format(s) {', '.join(unknown) or '(none given)'}; "
+            f"allowed: {','.join(settings.REPORT_FORMATS)}"
+        )
+    return tuple(f for f in settings.REPORT_FORMATS if f in asked)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``report`` command."""
+    parser = subparsers.add_parser(
+        "report",
+        help="write the priority-sector PDF report and the exports",
+        description="Rank the border sectors (as `analyze` does, with the same options) and "
+        "write the PDF report, the sectors (GeoPackage, GeoJSON, CSV), the density "
+        "(Cloud-Optimised GeoTIFF), the incidents (GeoPackage) and a standalone map that "
+        "works offline, with a manifest of every input's and output's SHA-256.",
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder to write into (created if missing; files of the same names are replaced)",
+    )
+    parser.add_argument(
+        "--format",
+        type=parse_formats,
+        default=settings.REPORT_FORMATS,
+        metavar="F,...",
+        help="what to write, a comma list of "
+        + ",".join(settings.REPORT_FORMATS)
+        + " (default: all): "
+        + "; ".join(f"{k} -> {v}" for k, v in OUTPUT_FILES.items()),
+    )
+    parser.add_argument(
+        "--top-n",
+        type=positive_int,
+        default=settings.REPORT_TOP_N,
+        metavar="N",
+        help="sectors listed in the report's ranked table (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--title",
+        metavar="TEXT",
+        help="title of the report (default: 'Lebanon–Syria border: demarcation-priority sectors')",
+    )
+    add_analysis_options(parser)
+    parser.set_defaults(run=run)
+
+
+def analysis_parameters(args: argparse.Namespace) -> Any:
+    """Return :class:`geo.analysis.AnalysisParameters` from the parsed options.
+
+    Every field of the dataclass that has an option of the same name is taken
+    from ``args``; the others keep their defaults.
+    """
+    from geo.analysis import AnalysisParameters
+
+    values = {
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(AnalysisParameters)
+        if field.init and hasattr(args, field.name)
+    }
+    return AnalysisParameters(**values)
+
+
+def regenerate_command(args: argparse.Namespace) -> str:
+    """Return the command line that regenerates these outputs, every option explicit."""
+    words = ["python", "-m", "geo", "report", "--out", str(args.out)]
+    words += ["--format", ",".join(args.format), "--top-n", str(args.top_n)]
+    if args.title:
+        words += ["--title", args.title]
+    if args.store:
+        words += ["--store", str(args.store)]
+    for option in ("since", "until"):
+        if getattr(args, option):
+            words += [f"--{option}", getattr(args, option).isoformat()]
+    if args.types:
+        words += ["--types", ",".join(args.types)]
+    words += ["--sector-km", f"{args.sector_km:g}", "--corridor-km", f"{args.corridor_km:g}"]
+    if args.weights:
+        words += ["--weights", ",".join(f"{k}={v:g}" for k, v in args.weights.items())]
+    words += ["--top-k", str(args.top_k), "--cell-m", f"{args.cell_m:g}", "--kernel", args.kernel]
+    if args.bandwidth_m:
+        words += ["--bandwidth-m", f"{args.bandwidth_m:g}"]
+    if args.half_life_days:
+        words += ["--half-life-days", f"{args.half_life_days:g}"]
+    return shlex.join(words)
+
+
+def _prepare_out(out: str) -> Path:
+    """Create the output folder, refusing a path that is a file."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ConfigurationError(
+            f"--out {out!r} is a file, not a folder; fix: give a folder (it is created if missing)"
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"--out {out!r} cannot be created: {exc.strerror or exc}; fix: choose a writable folder"
+        ) from exc
+    return path
+
+
+def _write_html_map(result: Any, incidents: Any, path: Path) -> None:
+    """Write the standalone offline map of the analysis."""
+    import mapview
+    from mapview.standalone import write_standalone_html
+
+    folium_map = mapview.build_map(result=result, incidents=incidents)
+    write_standalone_html(folium_map, path)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``python -m geo report``; return the exit code."""
+    from tqdm import tqdm
+
+    from geo import exports, report
+    from geo.analysis import run_analysis
+    from geo.store import load_incidents
+
+    out = _prepare_out(args.out)
+    steps: list[tuple[str, Callable[[], Any]]] = []
+    state: dict[str, Any] = {}
+    store_path = settings.resolve_store_path(args.store)
+
+    def load() -> None:
+        state["incidents"] = load_incidents(
+            args.store, since=args.since, until=args.until, types=args.types
+        )
+
+    def analyse() -> None:
+        state["result"] = run_analysis(state["incidents"], analysis_parameters(args))
+        state["inputs"] = report.collect_inputs(state["incidents"], store_path=store_path)
+
+    steps += [("loading incidents", load), ("analysing", analyse)]
+    written: dict[str, Path] = {}
+
+    def output(fmt: str, write: Callable[[Path], Any]) -> None:
+        target = out / OUTPUT_FILES[fmt]
+        steps.append(
+            (f"writing {target.name}", lambda: (write(target), written.update({fmt: target})))
+        )
+
+    generated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    command = regenerate_command(args)
+    writers: dict[str, Callable[[Path], Any]] = {
+        "pdf": lambda p: report.write_pdf(
+            state["result"],
+            state["incidents"],
+            p,
+            inputs=state["inputs"],
+            generated_at=generated_at,
+            top_n=args.top_n,
+            title=args.title,
+            command=command,
+        ),
+        "gpkg": lambda p: _write_geopackage(exports, state["result"], state["incidents"], p),
+        "geojson": lambda p: exports.export_sectors(state["result"], p, "geojson"),
+        "csv": lambda p: exports.export_sectors(state["result"], p, "csv"),
+        "tif": lambda p: exports.export_density(state["result"], p),
+        "html": lambda p: _write_html_map(state["result"], state["incidents"], p),
+    }
+    for fmt in args.format:
+        output(fmt, writers[fmt])
+
+    with tqdm(total=len(steps), desc="report", unit="step", file=sys.stderr, leave=False) as bar:
+        for label, step in steps:
+            bar.set_description(label)
+            try:
+                step()
+            except OSError as exc:
+                if isinstance(exc, BorderMonitorError):
+                    raise
+                raise ConfigurationError(
+                    f"report: {label} failed: {exc.strerror or exc}; "
+                    "fix: check the folder is writable and has space"
+                ) from exc
+            bar.update()
+
+    manifest = _manifest(state, written, args, command, generated_at)
+    (out / MANIFEST).write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", "utf-8"
+    )
+    result = state["result"]
+    if not getattr(result, "evidence_ok", True):
+        message = getattr(result, "evidence_message", "") or "too few incidents"
+        print(f"warning: the ranking is not evidence: {message}", file=sys.stderr)
+    for path in [*written.values(), out / MANIFEST]:
+        print(path)
+    return 0
+
+
+def _write_geopackage(exports: Any, result: Any, incidents: Any, path: Path) -> None:
+    """Write the sectors, incidents and hot spots as layers of one GeoPackage."""
+    partial = path.with_name(path.name + ".part")
+    partial.unlink(missing_ok=True)
+    exports.export_sectors(result, partial, "gpkg", layer="sectors")
+    exports.export_incidents(incidents, partial, "gpkg", layer="incidents")
+    exports.export_hotspots(result, partial, layer="hotspots")
+    os.replace(partial, path)
+
+
+def _manifest(
+    state: dict[str, Any],
+    written: dict[str, Path],
+    args: argparse.Namespace,
+    command: str,
+    generated_at: dt.datetime,
+) -> dict[str, Any]:
+    """Return the manifest: what was read, what was written, and how."""
+    from geo.report import hash_file
+
+    result = state["result"]
+    return {
+        "generated_at": generated_at.isoformat(),
+        "software": {"geo": __version__, "python": sys.version.split()[0]},
+        "command": command,
+        "parameters": result.to_json_dict().get("parameters", {}),
+        "incidents": len(state["incidents"]),
+        "evidence_ok": bool(getattr(result, "evidence_ok", True)),
+        "inputs": [dataclasses.asdict(record) for record in state["inputs"]],
+        "outputs": [
+            {"format": fmt, "file": path.name, "sha256": hash_file(path)}
+            for fmt, path in written.items()
+        ],
+    }
