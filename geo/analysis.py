@@ -1,0 +1,694 @@
+"""One call from incidents to a ranked, explained and stress-tested list of sectors.
+
+:func:`run_analysis` filters the incidents, cuts the border into sectors
+(:mod:`geo.sectors`), measures the criteria (:mod:`geo.criteria`), scores
+and ranks the sectors (:mod:`geo.priority`), perturbs the weights
+(:mod:`geo.sensitivity`), and returns an :class:`AnalysisResult` that the
+command line, the app and the report all use.
+
+Minimum evidence
+----------------
+With fewer than :data:`geo.settings.MIN_INCIDENTS_FOR_RANKING` incidents in
+the corridor, the incident-based criteria (density, hot-spot share, trend)
+would rank noise: they are left out of the score (their weight set to 0, the
+others renormalised), ``evidence_ok`` is ``False`` and ``message`` says so.
+The ranking then rests only on the reference layers (line uncertainty,
+crossings, exposure, terrain) and says it. If every remaining weight is 0 no
+ranking is made at all (``rank`` is missing).
+
+Likewise a criterion that could not be measured (no hot spots below
+:data:`geo.settings.HOTSPOT_MIN_INCIDENTS` incidents, no DEM, no candidate
+lines) gets weight 0 and a note naming it, rather than a silent zero.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo import settings
+from geo.criteria import (
+    CRITERIA,
+    UNOFFICIAL_CROSSINGS_NOTE,
+    check_weights,
+    crossing_criteria,
+    exposure_criteria,
+    hotspot_share,
+    incident_criteria,
+    line_uncertainty,
+    terrain_criteria,
+    zone_areas,
+)
+from geo.errors import BorderMonitorError, ConfigurationError, InsufficientDataError, LayerError
+from geo.priority import NORMALISATIONS, normalise_criteria, rank_scores, score_sectors
+from geo.sectors import border_reference, locate_incidents, make_sectors, sector_bounds_m
+from geo.sensitivity import SensitivityResult, analyse_sensitivity
+
+logger = logging.getLogger(__name__)
+
+#: Raw criteria columns shown under ``criteria`` in the JSON, in this order.
+CRITERIA_COLUMNS: tuple[str, ...] = (
+    "incidents",
+    "weighted_incidents",
+    "incident_density",
+    "seizures",
+    "clashes",
+    "shelling_strikes",
+    "smuggling",
+    "arrests",
+    "seized_quantity",
+    "imprecise_incidents",
+    "hotspot_share",
+    "incidents_recent",
+    "incidents_baseline",
+    "trend",
+    "official_crossings",
+    "unofficial_crossings",
+    "crossing_distance_km",
+    "towns_in_zone",
+    "population_in_zone",
+    "towns_without_population",
+    "line_uncertainty_mean_m",
+    "line_uncertainty_max_m",
+    "line_sources",
+    "elevation_mean_m",
+    "relief_m",
+    "area_km2",
+    "area_lb_km2",
+    "area_sy_km2",
+)
+
+
+@dataclass
+class AnalysisParameters:
+    """Every option of an analysis (the options of ``python -m geo analyze``).
+
+    Attributes
+    ----------
+    store
+        Incident store path (used by the callers that load incidents).
+    since, until
+        Keep incidents dated within these days (inclusive).
+    types
+        Keep these incident types (all when ``None``).
+    sector_km, corridor_km
+        Sector length along the border and corridor half-width (km).
+    weights
+        Criterion weights overriding :data:`geo.settings.PRIORITY_WEIGHTS`
+        for the criteria they name (renormalised to sum to 1).
+    top_k
+        ``k`` of the top-k probability.
+    bandwidth_m, cell_m, kernel, half_life_days
+        Density options (see :func:`geo.density.compute_density`); the
+        half-life also weights the incidents of the density criterion.
+    terrain
+        An elevation GeoTIFF to use instead of the bundled coarse DEM.
+    normalisation
+        ``"minmax"`` or ``"rank"`` (:func:`geo.priority.normalise_criteria`).
+    draws, concentration, seed
+        Monte Carlo sensitivity settings.
+    trend_recent_days, trend_baseline_days
+        Trend windows.
+    """
+
+    store: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    types: tuple[str, ...] | None = None
+    sector_km: float = settings.SECTOR_KM
+    corridor_km: float = settings.CORRIDOR_KM
+    weights: dict[str, float] | None = None
+    top_k: int = settings.TOP_K
+    bandwidth_m: float | None = None
+    cell_m: float = settings.DENSITY_CELL_M
+    kernel: str = settings.DENSITY_KERNEL
+    half_life_days: float | None = settings.HALF_LIFE_DAYS
+    terrain: str | None = None
+    normalisation: str = settings.PRIORITY_NORMALISATION
+    draws: int = settings.SENSITIVITY_DRAWS
+    concentration: float = settings.SENSITIVITY_CONCENTRATION
+    seed: int | None = settings.SENSITIVITY_SEED
+    trend_recent_days: int = settings.TREND_RECENT_DAYS
+    trend_baseline_days: int = settings.TREND_BASELINE_DAYS
+
+    def __post_init__(self) -> None:
+        for name in ("sector_km", "corridor_km", "cell_m", "concentration"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ConfigurationError(f"{name}={value!r} must be a positive number")
+        for name in ("top_k", "draws", "trend_recent_days", "trend_baseline_days"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | np.integer) and value >= 1):
+                raise ConfigurationError(f"{name}={value!r} must be a whole number ≥ 1")
+        if self.normalisation not in NORMALISATIONS:
+            raise ConfigurationError(
+                f"normalisation={self.normalisation!r} is unknown; "
+                f"allowed: {', '.join(NORMALISATIONS)}"
+            )
+        if self.kernel not in ("gaussian", "quartic"):
+            raise ConfigurationError(f"kernel={self.kernel!r} is unknown; use gaussian or quartic")
+        if self.since and self.until and self.since > self.until:
+            raise ConfigurationError(
+                f"since={self.since} is after until={self.until}; fix: swap them"
+            )
+        if self.types is not None:
+            self.types = tuple(self.types)
+        check_weights(self.weights or {})
+
+    @property
+    def effective_weights(self) -> dict[str, float]:
+        """The weights of every criterion, normalised to sum to 1."""
+        return check_weights(self.weights or {})
+
+    @classmethod
+    def from_args(cls, args: Any) -> AnalysisParameters:
+        """Build the parameters from parsed command-line options (missing ones default)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        given = {k: v for k, v in vars(args).items() if k in names and v is not None}
+        return cls(**given)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the parameters as JSON-ready data (weights normalised)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, dt.date):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        out["weights"] = {k: round(v, 6) for k, v in self.effective_weights.items()}
+        out["min_incidents_for_ranking"] = settings.MIN_INCIDENTS_FOR_RANKING
+        return out
+
+
+@dataclass
+class AnalysisResult:
+    """The ranked sectors and everything needed to explain them.
+
+    Attributes
+    ----------
+    sectors
+        One row per sector (EPSG:4326, geometry the whole zone), ranked best
+        first: ``sector_id, rank, score, chainage_start_km, chainage_end_km``,
+        every column of :data:`CRITERIA_COLUMNS`, ``norm_<criterion>`` and
+        ``contrib_<criterion>`` per scored criterion, ``p_top_k``,
+        ``rank_low``, ``rank_high``, ``rank_median``, ``unstable``,
+        ``oat_rank_min``, ``oat_rank_max``, ``nearest_town``,
+        ``nearest_town_km``, ``nearest_crossing``, ``crossing_distance_km``.
+    zones
+        The zones of :func:`geo.sectors.make_sectors` (``all``, ``LB``, ``SY``).
+    incidents
+        The filtered incidents with ``chainage_km``, ``offset_m``, ``sector_id``.
+    weights
+        The weights used in the score (after the evidence guard and the
+        removal of criteria that could not be measured), summing to 1.
+    requested_weights
+        The weights asked for, normalised.
+    density
+        The density surface, or ``None`` (see ``density_message``).
+    hotspots
+        The Gi* result, or ``None`` (see ``hotspots_message``).
+    sensitivity
+        Monte Carlo and one-at-a-time results, or ``None`` without a ranking.
+    evidence_ok
+        Whether enough incidents lie in the corridor for the incident criteria.
+    message
+        One paragraph on what the ranking rests on.
+    notes
+        Further caveats (criteria left out, unofficial crossings, ...).
+    parameters
+        The parameters of the analysis.
+    """
+
+    sectors: gpd.GeoDataFrame
+    zones: gpd.GeoDataFrame
+    incidents: gpd.GeoDataFrame
+    weights: dict[str, float]
+    requested_weights: dict[str, float]
+    density: Any
+    density_message: str | None
+    hotspots: Any
+    hotspots_message: str | None
+    sensitivity: SensitivityResult | None
+    evidence_ok: bool
+    message: str
+    notes: list[str] = field(default_factory=list)
+    parameters: AnalysisParameters = field(default_factory=AnalysisParameters)
+
+    @property
+    def incidents_in_corridor(self) -> int:
+        """Number of incidents counted in some sector."""
+        return int(self.incidents["sector_id"].notna().sum()) if len(self.incidents) else 0
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Return the result in the shape of ``python -m geo analyze --format json``.
+
+        An object with ``parameters`` and ``sectors`` (ranked best first; each
+        with ``sector_id, rank, score, chainage_start_km, chainage_end_km,
+        criteria, contributions, p_top_k, rank_interval, nearest_town,
+        nearest_crossing`` and also ``unstable``, ``rank_median``), plus
+        ``evidence_ok``, ``message``, ``notes``, ``weights_used``,
+        ``criteria_units``, ``incidents`` (counts), ``hotspots``, ``density``
+        and ``sensitivity``.
+        """
+        sectors = []
+        for row in self.sectors.itertuples(index=False):
+            rec = row._asdict()
+            sectors.append(
+                {
+                    "sector_id": int(rec["sector_id"]),
+                    "rank": _json_value(rec["rank"]),
+                    "score": round(float(rec["score"]), 6),
+                    "chainage_start_km": round(float(rec["chainage_start_km"]), 3),
+                    "chainage_end_km": round(float(rec["chainage_end_km"]), 3),
+                    "criteria": {c: _json_value(rec[c]) for c in CRITERIA_COLUMNS},
+                    "contributions": {n: round(float(rec[f"contrib_{n}"]), 6) for n in CRITERIA},
+                    "p_top_k": _json_value(rec["p_top_k"], 4),
+                    "rank_interval": [_json_value(rec["rank_low"]), _json_value(rec["rank_high"])],
+                    "rank_median": _json_value(rec["rank_median"]),
+                    "unstable": _json_value(rec["unstable"]),
+                    "nearest_town": {
+                        "name": _json_value(rec["nearest_town"]),
+                        "distance_km": _json_value(rec["nearest_town_km"], 2),
+                    },
+                    "nearest_crossing": {
+                        "name": _json_value(rec["nearest_crossing"]),
+                        "distance_km": _json_value(rec["crossing_distance_km"], 2),
+                    },
+                }
+            )
+        total = len(self.incidents)
+        return {
+            "parameters": self.parameters.to_dict(),
+            "evidence_ok": self.evidence_ok,
+            "message": self.message,
+            "notes": list(self.notes),
+            "weights_used": {k: round(v, 6) for k, v in self.weights.items()},
+            "criteria_units": {
+                n: {"column": c.column, "unit": c.unit, "higher_is_priority": c.higher_is_priority}
+                for n, c in CRITERIA.items()
+            },
+            "incidents": {"selected": total, "in_corridor": self.incidents_in_corridor},
+            "hotspots": {
+                "computed": self.hotspots is not None,
+                "reason": self.hotspots_message,
+            },
+            "density": {
+                "computed": self.density is not None,
+                "reason": self.density_message,
+            },
+            "sensitivity": None if self.sensitivity is None else self.sensitivity.to_dict(),
+            "sectors": sectors,
+        }
+
+
+def _json_value(value: Any, digits: int = 6) -> Any:
+    """Return ``value`` as a JSON-ready scalar (NaN and NA become ``None``)."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if not math.isfinite(value) else round(float(value), digits)
+    if isinstance(value, str):
+        return value
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def filter_incidents(
+    incidents: gpd.GeoDataFrame,
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    types: tuple[str, ...] | None = None,
+) -> gpd.GeoDataFrame:
+    """Return the incidents dated within ``since``–``until`` and of the given types."""
+    try:
+        from geo.selection import filter_incidents as shared_filter
+    except ImportError:
+        shared_filter = None
+    if shared_filter is not None:
+        return shared_filter(incidents, since=since, until=until, types=types)
+    keep = np.ones(len(incidents), dtype=bool)
+    if (since or until) and "date" in incidents.columns:
+        dates = pd.to_datetime(incidents["date"], errors="coerce")
+        if since:
+            keep &= (dates >= pd.Timestamp(since)).to_numpy()
+        if until:
+            keep &= (dates <= pd.Timestamp(until)).to_numpy()
+    if types and "type" in incidents.columns:
+        keep &= incidents["type"].astype("string").str.lower().isin(types).fillna(False).to_numpy()
+    return incidents.loc[keep]
+
+
+def _load_layer(name: str) -> gpd.GeoDataFrame:
+    import layers
+
+    return layers.load_layer(name)
+
+
+def _default_terrain() -> Path | None:
+    try:
+        import layers
+
+        path = Path(layers.terrain_path())
+    except (ImportError, AttributeError, BorderMonitorError) as exc:
+        logger.warning("no bundled DEM: %s", exc)
+        return None
+    return path if path.is_file() else None
+
+
+def _incident_weights(incidents: gpd.GeoDataFrame, params: AnalysisParameters, reference):
+    from geo.weights import incident_weights
+
+    return incident_weights(
+        incidents, half_life_days=params.half_life_days, reference_date=reference
+    )
+
+
+def _density(incidents: gpd.GeoDataFrame, params: AnalysisParameters, line, weights):
+    try:
+        from geo.density import compute_density
+        from geo.grid import region_grid
+
+        grid = region_grid(cell_m=params.cell_m, line=line)
+        surface = compute_density(
+            incidents,
+            grid=grid,
+            bandwidth_m=params.bandwidth_m,
+            kernel=params.kernel,
+            half_life_days=params.half_life_days,
+            weights=weights,
+        )
+    except ImportError as exc:
+        return None, f"density not available in this installation ({exc.name})"
+    except BorderMonitorError as exc:
+        return None, f"density not computed: {exc}"
+    return surface, None
+
+
+def _hotspots(incidents: gpd.GeoDataFrame, params: AnalysisParameters, line, weights):
+    try:
+        from geo.grid import region_polygon
+        from geo.hotspots import compute_hotspots
+    except ImportError as exc:
+        return None, f"hot spots not available in this installation ({exc.name})"
+    try:
+        result = compute_hotspots(incidents, region=region_polygon(line=line), weights=weights)
+    except InsufficientDataError as exc:
+        return None, f"hot spots not computed: {exc}"
+    return result, None
+
+
+def run_analysis(
+    incidents: gpd.GeoDataFrame,
+    params: AnalysisParameters | None = None,
+    *,
+    line: Any = None,
+    towns: gpd.GeoDataFrame | None = None,
+    crossings: gpd.GeoDataFrame | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
+    countries: gpd.GeoDataFrame | None = None,
+    terrain: str | os.PathLike[str] | None = None,
+    with_density: bool = True,
+    with_hotspots: bool = True,
+) -> AnalysisResult:
+    """Rank the border sectors for demarcation, explain and stress-test the ranking.
+
+    Parameters
+    ----------
+    incidents
+        Incidents (EPSG:4326 points with the schema's columns); filtered
+        here by ``params.since``, ``until`` and ``types``.
+    params
+        The options; defaults from :mod:`geo.settings`.
+    line
+        The border line (EPSG:4326, ordered from the coast); default
+        ``layers.load_border_line()``.
+    towns, crossings, candidates, countries
+        Reference layers; default the bundled ``towns``, ``crossings``,
+        ``border_candidates`` and ``countries``. Pass an empty GeoDataFrame
+        for none.
+    terrain
+        Elevation GeoTIFF; default ``params.terrain``, else the bundled DEM.
+    with_density, with_hotspots
+        Whether to compute the density surface and the Gi* hot spots.
+    """
+    params = params or AnalysisParameters()
+    if line is None:
+        import layers
+
+        line = layers.load_border_line()
+    towns = _load_layer("towns") if towns is None else towns
+    crossings = _load_layer("crossings") if crossings is None else crossings
+    candidates = _load_layer("border_candidates") if candidates is None else candidates
+    if countries is None:
+        try:
+            countries = _load_layer("countries")
+        except (ImportError, LayerError) as exc:
+            logger.warning("countries layer unavailable (%s); side from the line's direction", exc)
+            countries = None
+    terrain_path = params.terrain or terrain
+    if terrain_path is None:
+        terrain_path = _default_terrain()
+    notes: list[str] = []
+
+    selected = filter_incidents(
+        incidents, since=params.since, until=params.until, types=params.types
+    )
+    ref = border_reference(line, countries=countries)
+    zones = make_sectors(
+        line, sector_km=params.sector_km, corridor_km=params.corridor_km, countries=countries
+    )
+    located = locate_incidents(
+        selected,
+        line,
+        sector_km=params.sector_km,
+        corridor_km=params.corridor_km,
+        countries=countries,
+    )
+    selected = selected.assign(
+        chainage_km=located["chainage_km"],
+        offset_m=located["offset_m"],
+        sector_id=located["sector_id"],
+    )
+    sector = located["sector_id"].fillna(0).to_numpy(dtype=np.int64)
+    reference = pd.Timestamp(params.until) if params.until else None
+    weights_per_incident = _incident_weights(selected, params, reference)
+
+    whole = zones.loc[zones["side"] == "all"].reset_index(drop=True)
+    areas = zone_areas(zones)
+    raw = incident_criteria(
+        selected,
+        sector,
+        weights_per_incident,
+        areas,
+        sector_km=params.sector_km,
+        reference_date=reference,
+        recent_days=params.trend_recent_days,
+        baseline_days=params.trend_baseline_days,
+    )
+    density, density_message = (None, "density not requested")
+    if with_density:
+        density, density_message = _density(selected, params, line, weights_per_incident)
+    hotspots, hotspots_message = (None, "hot spots not requested")
+    if with_hotspots:
+        hotspots, hotspots_message = _hotspots(selected, params, line, weights_per_incident)
+    raw["hotspot_share"] = (
+        hotspot_share(whole, hotspots.cells).to_numpy() if hotspots is not None else np.nan
+    )
+    raw = raw.join(crossing_criteria(ref, whole, crossings, sector_km=params.sector_km))
+    raw = raw.join(exposure_criteria(ref, whole, towns, sector_km=params.sector_km))
+    raw = raw.join(line_uncertainty(ref, candidates, sector_km=params.sector_km))
+    raw = raw.join(terrain_criteria(whole, terrain_path))
+    raw["area_km2"] = areas
+    for side in ("LB", "SY"):
+        part = zones.loc[zones["side"] == side]
+        raw[f"area_{side.lower()}_km2"] = pd.Series(
+            part["area_km2"].to_numpy(), index=part["sector_id"].to_numpy()
+        )
+    raw["unofficial_crossings"] = raw["unofficial_crossings"].astype("Int64")
+
+    # Which criteria can enter the score.
+    requested = params.effective_weights
+    used = dict(requested)
+    n_corridor = int((sector > 0).sum())
+    evidence_ok = n_corridor >= settings.MIN_INCIDENTS_FOR_RANKING
+    unmeasured = {
+        "hotspot_share": hotspots is None,
+        "crossings": raw["crossing_distance_km"].isna().all(),
+        "line_uncertainty": raw["line_uncertainty_mean_m"].isna().all(),
+        "terrain": raw["relief_m"].isna().all(),
+    }
+    for name, missing in unmeasured.items():
+        if missing and used[name] > 0:
+            reason = {
+                "hotspot_share": hotspots_message or "no hot spots",
+                "crossings": "no official crossing in the crossings layer",
+                "line_uncertainty": "no candidate border line reaches any sector",
+                "terrain": "no elevation data covers the sectors",
+            }[name]
+            notes.append(f"criterion {name} left out of the score ({reason})")
+            used[name] = 0.0
+    if not evidence_ok:
+        for name, crit in CRITERIA.items():
+            if crit.incident_based:
+                used[name] = 0.0
+    total = sum(used.values())
+    ranked = total > 0
+    used = {k: (v / total if ranked else 0.0) for k, v in used.items()}
+    if not raw["unofficial_crossings"].notna().any():
+        notes.append(UNOFFICIAL_CROSSINGS_NOTE)
+
+    normalised = normalise_criteria(raw, method=params.normalisation)
+    score, contributions = score_sectors(normalised, used)
+    structural = ", ".join(n for n, c in CRITERIA.items() if not c.incident_based and used[n] > 0)
+    if evidence_ok:
+        message = (
+            f"{n_corridor} incidents lie in the {params.corridor_km:g} km corridor "
+            f"(at least {settings.MIN_INCIDENTS_FOR_RANKING} needed): the ranking uses every "
+            "criterion with a positive weight."
+        )
+    elif ranked:
+        message = (
+            f"Only {n_corridor} incident(s) lie in the {params.corridor_km:g} km corridor; at "
+            f"least {settings.MIN_INCIDENTS_FOR_RANKING} are needed before incident density, "
+            "hot spots and trend can rank sectors, so they are left out: this ranking rests "
+            f"only on the reference layers ({structural}) and is not evidence of where "
+            "incidents concentrate."
+        )
+    else:
+        message = (
+            f"Only {n_corridor} incident(s) lie in the {params.corridor_km:g} km corridor; at "
+            f"least {settings.MIN_INCIDENTS_FOR_RANKING} are needed, and the chosen weights "
+            "give nothing to the reference-layer criteria: no ranking is made."
+        )
+
+    sens = None
+    table = raw.copy()
+    table.insert(0, "score", score)
+    for name in CRITERIA:
+        table[f"norm_{name}"] = normalised[name]
+        table[f"contrib_{name}"] = contributions[name]
+    if ranked:
+        table["rank"] = pd.array(rank_scores(score), dtype="Int64")
+        sens = analyse_sensitivity(
+            normalised,
+            used,
+            top_k=min(params.top_k, len(table)),
+            draws=params.draws,
+            concentration=params.concentration,
+            seed=params.seed,
+        )
+        table["p_top_k"] = sens.p_top_k
+        table["rank_low"] = sens.rank_low
+        table["rank_high"] = sens.rank_high
+        table["rank_median"] = sens.rank_median
+        table["unstable"] = sens.unstable
+        table["oat_rank_min"] = sens.oat_rank_min
+        table["oat_rank_max"] = sens.oat_rank_max
+    else:
+        table["rank"] = pd.array([pd.NA] * len(table), dtype="Int64")
+        for col in ("p_top_k", "rank_low", "rank_high", "rank_median", "oat_rank_min",
+                    "oat_rank_max"):  # fmt: skip
+            table[col] = np.nan
+        table["unstable"] = pd.NA
+    bounds = sector_bounds_m(ref.length_m, params.sector_km) / 1_000.0
+    table["chainage_start_km"] = bounds[:-1]
+    table["chainage_end_km"] = bounds[1:]
+    table = table.reset_index()
+    order = np.lexsort((table["sector_id"].to_numpy(), -np.round(score.to_numpy(), 12)))
+    table = table.iloc[order].reset_index(drop=True)
+    leading = ["sector_id", "rank", "score", "chainage_start_km", "chainage_end_km"]
+    table = table[leading + [c for c in table.columns if c not in leading]]
+    geometry = whole.set_index("sector_id").geometry.reindex(table["sector_id"]).to_numpy()
+    sectors = gpd.GeoDataFrame(table, geometry=geometry, crs=whole.crs)
+    logger.info(
+        "ranked %d sectors on %d incidents in the corridor (evidence_ok=%s)",
+        len(sectors),
+        n_corridor,
+        evidence_ok,
+    )
+    return AnalysisResult(
+        sectors=sectors,
+        zones=zones,
+        incidents=selected,
+        weights=used,
+        requested_weights=requested,
+        density=density,
+        density_message=density_message,
+        hotspots=hotspots,
+        hotspots_message=hotspots_message,
+        sensitivity=sens,
+        evidence_ok=evidence_ok,
+        message=message,
+        notes=notes,
+        parameters=params,
+    )
+
+
+def sector_table(result: AnalysisResult, *, limit: int | None = None) -> pd.DataFrame:
+    """Return a compact human table of the ranked sectors (for ``--format table``).
+
+    Parameters
+    ----------
+    result
+        The analysis.
+    limit
+        Show only the first ``limit`` sectors.
+    """
+    s = result.sectors
+    out = pd.DataFrame(
+        {
+            "rank": s["rank"],
+            "sector": s["sector_id"],
+            "km": [f"{a:.0f}–{b:.0f}" for a, b in zip(s["chainage_start_km"],
+                                                     s["chainage_end_km"], strict=True)],
+            "score": s["score"].round(3),
+            "p_top_k": s["p_top_k"].round(2),
+            "rank 5–95%": [
+                "" if pd.isna(lo) else f"{int(lo)}–{int(hi)}"
+                for lo, hi in zip(s["rank_low"], s["rank_high"], strict=True)
+            ],
+            "unstable": s["unstable"].map(lambda v: "yes" if v is True else ""),
+            "incidents": s["incidents"],
+            "line_unc_m": s["line_uncertainty_mean_m"].round(0),
+            "crossing_km": s["crossing_distance_km"].round(1),
+            "towns": s["towns_in_zone"],
+            "relief_m": s["relief_m"].round(0),
+            "nearest town": s["nearest_town"].fillna(""),
+            "main driver": _main_driver(s),
+        }
+    )  # fmt: skip
+    return out if limit is None else out.head(limit)
+
+
+def _main_driver(sectors: pd.DataFrame) -> list[str]:
+    contrib = sectors[[f"contrib_{n}" for n in CRITERIA]].to_numpy(dtype=float)
+    names = list(CRITERIA)
+    out = []
+    for row, total in zip(contrib, sectors["score"].to_numpy(dtype=float), strict=True):
+        if not total > 0:
+            out.append("")
+            continue
+        j = int(np.argmax(row))
+        out.append(f"{names[j]} ({row[j] / total:.0%})")
+    return out

@@ -1,0 +1,609 @@
+"""The criteria measured in each border sector, with their units.
+
+Seven criteria enter the priority score (:data:`CRITERIA`, weights in
+:data:`geo.settings.PRIORITY_WEIGHTS`); each is one number per sector, in the
+unit given, and says which way points to priority:
+
+``incident_density``
+    Weighted incidents per km² of the sector's zone (weights of
+    :func:`geo.weights.incident_weights`: type × damped magnitude × optional
+    recency). Higher is more urgent.
+``hotspot_share``
+    Share (0–1) of the zone's area inside Gi* hot cells significant at 95 %
+    or more (:data:`geo.settings.HOTSPOT_SHARE_MIN_BIN`). Not available when
+    the hot spots could not be computed (fewer than
+    :data:`geo.settings.HOTSPOT_MIN_INCIDENTS` incidents).
+``trend``
+    ``log2((r + 1) / (b · R / B + 1))`` where ``r`` incidents fell in the
+    last ``R`` days (:data:`geo.settings.TREND_RECENT_DAYS`) and ``b`` in the
+    ``B`` days before (:data:`geo.settings.TREND_BASELINE_DAYS`): the log₂
+    ratio of the recent daily rate to the baseline one, smoothed by one
+    incident so that one event does not make an infinite rise. 0 is steady,
+    +1 a doubling. Higher is more urgent.
+``crossings``
+    Distance (km) from the sector's stretch of the line to the nearest
+    official crossing: where traffic is, the line matters most. Lower is more
+    urgent. The count of official crossings in the zone is reported beside
+    it. No sourced dataset of *unofficial* crossings exists (the Lebanese
+    army speaks of well over a hundred), so they are reported as unknown, never
+    guessed; crossings whose ``status`` says unofficial are counted if the
+    layer has any.
+``exposure``
+    Towns within the zone (count). Their known population is reported beside
+    it (the hand-curated towns have none). Higher is more urgent.
+``line_uncertainty``
+    Mean distance (m) of the independent border lines (``border_candidates``)
+    from the reference line in the sector, sampled every 100 m along each
+    candidate; the maximum is reported beside it. Where sources disagree,
+    demarcation is most needed. Higher is more urgent. Missing (no candidate
+    covers the sector) counts as no disagreement.
+``terrain``
+    Relief (m): highest minus lowest elevation in the zone, from the bundled
+    coarse DEM (about 9 km cells) or an analyst's GeoTIFF; the mean elevation
+    is reported beside it. Rugged ground is where a line is hardest to see and
+    to patrol. Higher is more urgent.
+
+Descriptive columns (not scored): counts by type (seizures, clashes, shelling
+and strikes, smuggling, arrests), the seized quantity by unit, incidents
+whose location is coarser than half a sector, the trend's window counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import rasterio.features
+import rasterio.windows
+import shapely
+from shapely.ops import substring
+
+from geo import settings
+from geo.errors import ConfigurationError, LayerError
+from geo.sectors import BorderReference, locate_xy, project_xy, sector_bounds_m
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One criterion of the priority score.
+
+    Attributes
+    ----------
+    name
+        Key in :data:`geo.settings.PRIORITY_WEIGHTS`.
+    column
+        Column of the criteria table holding its value.
+    unit
+        Unit of the value.
+    higher_is_priority
+        Whether a larger value makes a sector more urgent.
+    incident_based
+        Whether it is computed from the incidents (and so needs enough of them).
+    label
+        Short human label.
+    """
+
+    name: str
+    column: str
+    unit: str
+    higher_is_priority: bool
+    incident_based: bool
+    label: str
+
+
+#: The scored criteria, in display order.
+CRITERIA: dict[str, Criterion] = {
+    c.name: c
+    for c in (
+        Criterion(
+            "incident_density",
+            "incident_density",
+            settings.DENSITY_UNITS,
+            True,
+            True,
+            "weighted incident density",
+        ),
+        Criterion("hotspot_share", "hotspot_share", "share of zone area (0–1)", True, True,
+                  "area in Gi* hot spots"),
+        Criterion("trend", "trend", "log2 rate ratio, recent vs baseline", True, True,
+                  "trend of incidents"),
+        Criterion("crossings", "crossing_distance_km", "km to nearest official crossing",
+                  False, False, "nearness of an official crossing"),
+        Criterion("exposure", "towns_in_zone", "towns in zone", True, False,
+                  "towns exposed"),
+        Criterion("line_uncertainty", "line_uncertainty_mean_m",
+                  "m, mean distance of other lines", True, False,
+                  "disagreement of border lines"),
+        Criterion("terrain", "relief_m", "m, elevation range in zone", True, False,
+                  "relief"),
+    )
+}  # fmt: skip
+
+#: Incident types counted per sector: column -> types.
+TYPE_COUNTS: dict[str, tuple[str, ...]] = {
+    "seizures": ("seizure",),
+    "clashes": ("clash",),
+    "shelling_strikes": ("shelling", "strike"),
+    "smuggling": ("smuggling",),
+    "arrests": ("arrest",),
+}
+
+#: Text of the unofficial-crossings criterion when no layer gives any.
+UNOFFICIAL_CROSSINGS_NOTE = (
+    "known unofficial crossings: no sourced dataset exists (the Lebanese army speaks of "
+    "well over a hundred illegal crossings); none are counted or guessed"
+)
+
+
+def _sector_ids(bounds: np.ndarray) -> pd.Index:
+    return pd.Index(np.arange(1, len(bounds)), name="sector_id")
+
+
+def incident_criteria(
+    incidents: pd.DataFrame,
+    sector: np.ndarray,
+    weights: np.ndarray,
+    zone_area_km2: pd.Series,
+    *,
+    sector_km: float,
+    reference_date: pd.Timestamp | None = None,
+    recent_days: int = settings.TREND_RECENT_DAYS,
+    baseline_days: int = settings.TREND_BASELINE_DAYS,
+) -> pd.DataFrame:
+    """Return the incident criteria of each sector.
+
+    Parameters
+    ----------
+    incidents
+        The incidents (``type``, ``date``, ``quantity``, ``unit``,
+        ``location_precision_m`` are used when present).
+    sector
+        Sector number of each incident (0 outside every sector).
+    weights
+        Weight of each incident (:func:`geo.weights.incident_weights`).
+    zone_area_km2
+        Area of each sector's zone, indexed by sector id.
+    sector_km
+        Sector length (incidents located more coarsely than half of it are
+        counted as ``imprecise_incidents``).
+    reference_date
+        End of the trend's recent window; default the latest incident's date.
+    recent_days, baseline_days
+        Lengths of the trend's windows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by sector id: ``incidents``, ``weighted_incidents``,
+        ``incident_density`` and the descriptive counts.
+    """
+    if recent_days <= 0 or baseline_days <= 0:
+        raise ConfigurationError(
+            f"trend windows recent_days={recent_days!r}, baseline_days={baseline_days!r} "
+            "must be positive numbers of days"
+        )
+    index = zone_area_km2.index
+    n = len(index)
+    sector = np.asarray(sector, dtype=np.int64)
+    inside = sector > 0
+
+    def count(mask: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
+        sel = inside & mask
+        return np.bincount(
+            sector[sel] - 1, weights=None if values is None else values[sel], minlength=n
+        )[:n]
+
+    everything = np.ones(len(sector), dtype=bool)
+    out = pd.DataFrame(index=index)
+    out["incidents"] = count(everything).astype(np.int64)
+    out["weighted_incidents"] = count(everything, np.asarray(weights, dtype=float))
+    out["incident_density"] = out["weighted_incidents"] / zone_area_km2.to_numpy()
+    types = (
+        incidents["type"].astype("string").str.lower().fillna("").to_numpy(dtype=object)
+        if "type" in incidents.columns
+        else np.full(len(sector), "", dtype=object)
+    )
+    for column, names in TYPE_COUNTS.items():
+        out[column] = count(np.isin(types, names)).astype(np.int64)
+    out["seized_quantity"] = _seized_quantity(incidents, sector, types, index)
+    if "location_precision_m" in incidents.columns:
+        precision = pd.to_numeric(incidents["location_precision_m"], errors="coerce")
+        coarse = precision.fillna(settings.DEFAULT_LOCATION_PRECISION_M) > sector_km * 500.0
+        out["imprecise_incidents"] = count(coarse.to_numpy()).astype(np.int64)
+    else:
+        out["imprecise_incidents"] = out["incidents"]
+    recent, baseline = _trend_counts(
+        incidents, sector, n, reference_date, recent_days, baseline_days
+    )
+    out["incidents_recent"] = recent
+    out["incidents_baseline"] = baseline
+    expected = baseline * (recent_days / baseline_days)
+    out["trend"] = np.log2((recent + 1.0) / (expected + 1.0))
+    return out
+
+
+def _seized_quantity(
+    incidents: pd.DataFrame, sector: np.ndarray, types: np.ndarray, index: pd.Index
+) -> list[str]:
+    """Return, per sector, the seized quantity summed by unit as text."""
+    if "quantity" not in incidents.columns or not len(incidents):
+        return [""] * len(index)
+    qty = pd.to_numeric(incidents["quantity"], errors="coerce").to_numpy(dtype=float)
+    unit = (
+        incidents["unit"].astype("string").fillna("units").to_numpy(dtype=object)
+        if "unit" in incidents.columns
+        else np.full(len(qty), "units", dtype=object)
+    )
+    keep = (sector > 0) & (types == "seizure") & np.isfinite(qty)
+    frame = pd.DataFrame({"sector": sector[keep], "unit": unit[keep], "qty": qty[keep]})
+    sums = frame.groupby(["sector", "unit"])["qty"].sum()
+    text = {
+        sid: "; ".join(f"{q:,.0f} {u}" for (_, u), q in group.items())
+        for sid, group in sums.groupby(level=0)
+    }
+    return [text.get(sid, "") for sid in index]
+
+
+def _trend_counts(
+    incidents: pd.DataFrame,
+    sector: np.ndarray,
+    n: int,
+    reference_date: pd.Timestamp | None,
+    recent_days: int,
+    baseline_days: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    if "date" not in incidents.columns or not len(incidents):
+        return np.zeros(n), np.zeros(n)
+    dates = pd.to_datetime(incidents["date"], errors="coerce").to_numpy()
+    valid = ~np.isnat(dates)
+    if not valid.any():
+        return np.zeros(n), np.zeros(n)
+    end = np.datetime64(pd.Timestamp(reference_date)) if reference_date is not None else None
+    end = dates[valid].max() if end is None else end
+    age = (end - dates) / np.timedelta64(1, "D")
+    age = np.where(valid, age, -1.0)
+    recent = (age >= 0) & (age < recent_days)
+    baseline = (age >= recent_days) & (age < recent_days + baseline_days)
+    inside = sector > 0
+    r = np.bincount(sector[inside & recent] - 1, minlength=n)[:n].astype(float)
+    b = np.bincount(sector[inside & baseline] - 1, minlength=n)[:n].astype(float)
+    return r, b
+
+
+def hotspot_share(zones: gpd.GeoDataFrame, cells: gpd.GeoDataFrame | None) -> pd.Series:
+    """Return the share of each zone's area inside significant hot cells.
+
+    Parameters
+    ----------
+    zones
+        Whole sector zones (``side == "all"``) with ``sector_id``, in any CRS.
+    cells
+        Gi* cells with a ``bin`` column; hot cells are those with
+        ``bin >= settings.HOTSPOT_SHARE_MIN_BIN``.
+    """
+    zones = zones.to_crs(settings.METRIC_CRS)
+    share = pd.Series(0.0, index=pd.Index(zones["sector_id"], name="sector_id"))
+    if cells is None or cells.empty:
+        return share
+    hot = cells.loc[cells["bin"] >= settings.HOTSPOT_SHARE_MIN_BIN]
+    if hot.empty:
+        return share
+    hot_union = shapely.union_all(hot.to_crs(settings.METRIC_CRS).geometry.to_numpy())
+    areas = shapely.area(zones.geometry.to_numpy())
+    inter = shapely.area(shapely.intersection(zones.geometry.to_numpy(), hot_union))
+    share[:] = np.where(areas > 0, inter / areas, 0.0)
+    return share
+
+
+def _line_pieces(ref: BorderReference, bounds: np.ndarray) -> np.ndarray:
+    return np.array(
+        [substring(ref.line, bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)],
+        dtype=object,
+    )
+
+
+def _points_metric(frame: gpd.GeoDataFrame) -> np.ndarray:
+    geoms = frame.to_crs(settings.METRIC_CRS).geometry.to_numpy()
+    return shapely.centroid(geoms)
+
+
+def _nearest(pieces: np.ndarray, points: np.ndarray, names: list[str]) -> tuple[list, np.ndarray]:
+    """Return, per line piece, the nearest point's name and distance (km)."""
+    if len(points) == 0:
+        return [None] * len(pieces), np.full(len(pieces), np.nan)
+    dist = shapely.distance(pieces[:, None], points[None, :])
+    j = np.argmin(dist, axis=1)
+    return [names[k] for k in j], dist[np.arange(len(pieces)), j] / 1_000.0
+
+
+def crossing_criteria(
+    ref: BorderReference,
+    zones: gpd.GeoDataFrame,
+    crossings: gpd.GeoDataFrame | None,
+    *,
+    sector_km: float,
+) -> pd.DataFrame:
+    """Return per sector the official crossings in the zone and the nearest one.
+
+    Parameters
+    ----------
+    ref
+        The prepared border line.
+    zones
+        Whole sector zones (``side == "all"``) with ``sector_id``.
+    crossings
+        The crossings layer (``name``, ``status``), or ``None``.
+    sector_km
+        Sector length.
+    """
+    bounds = sector_bounds_m(ref.length_m, sector_km)
+    index = _sector_ids(bounds)
+    out = pd.DataFrame(index=index)
+    pieces = _line_pieces(ref, bounds)
+    if crossings is None or crossings.empty:
+        out["official_crossings"] = 0
+        out["unofficial_crossings"] = pd.array([pd.NA] * len(index), dtype="Int64")
+        out["nearest_crossing"] = None
+        out["crossing_distance_km"] = np.nan
+        return out
+    status = (
+        crossings["status"].astype("string").str.lower().fillna("")
+        if "status" in crossings.columns
+        else pd.Series("", index=crossings.index)
+    )
+    unofficial = status.str.contains("unofficial|illegal|informal", regex=True).to_numpy()
+    points = _points_metric(crossings)
+    names = crossings["name"].astype("string").fillna("(unnamed)").tolist()
+    zone_geoms = zones.to_crs(settings.METRIC_CRS).set_index("sector_id").geometry
+    zone_geoms = zone_geoms.reindex(index).to_numpy()
+    inside = shapely.contains(zone_geoms[:, None], points[None, :])
+    out["official_crossings"] = inside[:, ~unofficial].sum(axis=1).astype(np.int64)
+    if unofficial.any():
+        out["unofficial_crossings"] = inside[:, unofficial].sum(axis=1).astype(np.int64)
+    else:
+        out["unofficial_crossings"] = pd.array([pd.NA] * len(index), dtype="Int64")
+    official = ~unofficial
+    nearest, km = _nearest(
+        pieces, points[official], [n for n, o in zip(names, official, strict=True) if o]
+    )
+    out["nearest_crossing"] = nearest
+    out["crossing_distance_km"] = km
+    return out
+
+
+def exposure_criteria(
+    ref: BorderReference,
+    zones: gpd.GeoDataFrame,
+    towns: gpd.GeoDataFrame | None,
+    *,
+    sector_km: float,
+) -> pd.DataFrame:
+    """Return per sector the towns in the zone, their known population and the nearest town.
+
+    Parameters
+    ----------
+    ref
+        The prepared border line.
+    zones
+        Whole sector zones (``side == "all"``) with ``sector_id``.
+    towns
+        The towns layer (``name``, ``population``), or ``None``.
+    sector_km
+        Sector length.
+    """
+    bounds = sector_bounds_m(ref.length_m, sector_km)
+    index = _sector_ids(bounds)
+    out = pd.DataFrame(index=index)
+    if towns is None or towns.empty:
+        out["towns_in_zone"] = 0
+        out["population_in_zone"] = 0.0
+        out["towns_without_population"] = 0
+        out["nearest_town"] = None
+        out["nearest_town_km"] = np.nan
+        return out
+    points = _points_metric(towns)
+    names = towns["name"].astype("string").fillna("(unnamed)").tolist()
+    population = (
+        pd.to_numeric(towns["population"], errors="coerce").to_numpy(dtype=float)
+        if "population" in towns.columns
+        else np.full(len(towns), np.nan)
+    )
+    zone_geoms = zones.to_crs(settings.METRIC_CRS).set_index("sector_id").geometry
+    inside = shapely.contains(zone_geoms.reindex(index).to_numpy()[:, None], points[None, :])
+    known = np.isfinite(population)
+    out["towns_in_zone"] = inside.sum(axis=1).astype(np.int64)
+    out["population_in_zone"] = (inside * np.where(known, population, 0.0)).sum(axis=1)
+    out["towns_without_population"] = (inside & ~known).sum(axis=1).astype(np.int64)
+    nearest, km = _nearest(_line_pieces(ref, bounds), points, names)
+    out["nearest_town"] = nearest
+    out["nearest_town_km"] = km
+    return out
+
+
+def line_uncertainty(
+    ref: BorderReference,
+    candidates: gpd.GeoDataFrame | None,
+    *,
+    sector_km: float,
+    sample_m: float = 100.0,
+) -> pd.DataFrame:
+    """Return per sector how far the candidate lines stand from the reference line.
+
+    Each candidate line is sampled every ``sample_m`` metres; each sample is
+    located on the reference line (samples whose nearest point is an end of
+    the reference line are dropped, so a candidate that runs past an end does
+    not count there) and its distance is assigned to the sector it faces.
+
+    Parameters
+    ----------
+    ref
+        The prepared reference line.
+    candidates
+        The ``border_candidates`` layer (one line per ``source``), or ``None``.
+    sector_km
+        Sector length.
+    sample_m
+        Sampling step along each candidate (metres).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by sector id: ``line_uncertainty_mean_m``,
+        ``line_uncertainty_max_m`` (NaN where no candidate reaches) and
+        ``line_sources`` (how many candidates reach the sector).
+    """
+    bounds = sector_bounds_m(ref.length_m, sector_km)
+    index = _sector_ids(bounds)
+    n = len(index)
+    out = pd.DataFrame(index=index)
+    if candidates is None or candidates.empty:
+        out["line_uncertainty_mean_m"] = np.nan
+        out["line_uncertainty_max_m"] = np.nan
+        out["line_sources"] = 0
+        return out
+    metric = candidates.to_crs(settings.METRIC_CRS)
+    total = np.zeros(n)
+    count = np.zeros(n)
+    peak = np.full(n, np.nan)
+    sources = np.zeros(n, dtype=np.int64)
+    for geom in metric.geometry.to_numpy():
+        xy = shapely.get_coordinates(shapely.segmentize(geom, sample_m))
+        if not len(xy):
+            continue
+        loc = locate_xy(xy[:, 0], xy[:, 1], ref, sector_km=sector_km, corridor_km=1e9)
+        keep = (loc.chainage_m > 1.0) & (loc.chainage_m < ref.length_m - 1.0)
+        s = loc.sector[keep] - 1
+        d = np.abs(loc.offset_m[keep])
+        total += np.bincount(s, weights=d, minlength=n)[:n]
+        count += np.bincount(s, minlength=n)[:n]
+        sources += np.bincount(s, minlength=n)[:n] > 0
+        mx = np.full(n, -np.inf)
+        np.maximum.at(mx, s, d)
+        peak = np.where(np.isfinite(mx), np.fmax(peak, mx), peak)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["line_uncertainty_mean_m"] = np.where(count > 0, total / count, np.nan)
+    out["line_uncertainty_max_m"] = peak
+    out["line_sources"] = sources
+    return out
+
+
+def terrain_criteria(zones: gpd.GeoDataFrame, path: str | os.PathLike[str] | None) -> pd.DataFrame:
+    """Return the mean elevation and the relief of each zone (zonal statistics).
+
+    Cells whose centre lies in a zone count; a zone that holds no cell centre
+    (a DEM coarser than the zone) takes every cell it touches.
+
+    Parameters
+    ----------
+    zones
+        Whole sector zones (``side == "all"``) with ``sector_id``, in any CRS.
+    path
+        A single-band elevation GeoTIFF (metres), or ``None`` for no terrain.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by sector id: ``elevation_mean_m`` and ``relief_m``.
+    """
+    index = pd.Index(zones["sector_id"].to_numpy(), name="sector_id")
+    out = pd.DataFrame({"elevation_mean_m": np.nan, "relief_m": np.nan}, index=index)
+    if path is None:
+        return out
+    path = Path(path)
+    if not path.is_file():
+        raise LayerError(
+            f"terrain: file {str(path)!r} does not exist; fix: give an elevation GeoTIFF "
+            "(e.g. SRTM or Copernicus DEM) or leave the option out for the bundled DEM"
+        )
+    try:
+        src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise LayerError(
+            f"terrain: {path.name} is not a readable raster ({exc}); fix: give a GeoTIFF"
+        ) from None
+    with src:
+        if src.crs is None:
+            raise LayerError(f"terrain: {path.name} has no CRS; fix: give a georeferenced GeoTIFF")
+        geoms = zones.to_crs(src.crs).geometry.to_numpy()
+        left, bottom, right, top = shapely.total_bounds(geoms)
+        window = rasterio.windows.from_bounds(left, bottom, right, top, src.transform)
+        window = window.round_offsets("floor").round_lengths("ceil")
+        window = window.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
+        data = src.read(1, window=window, masked=True).astype(float).filled(np.nan)
+        transform = src.window_transform(window)
+        for row, geom in enumerate(geoms):
+            for touched in (False, True):
+                mask = rasterio.features.geometry_mask(
+                    [geom], data.shape, transform, invert=True, all_touched=touched
+                )
+                values = data[mask]
+                values = values[np.isfinite(values)]
+                if values.size:
+                    break
+            if values.size:
+                out.iloc[row, 0] = float(values.mean())
+                out.iloc[row, 1] = float(values.max() - values.min())
+    return out
+
+
+def zone_areas(zones: gpd.GeoDataFrame) -> pd.Series:
+    """Return each whole zone's area in km², indexed by sector id."""
+    whole = zones.loc[zones["side"] == "all"]
+    return pd.Series(
+        whole["area_km2"].to_numpy(dtype=float),
+        index=pd.Index(whole["sector_id"].to_numpy(), name="sector_id"),
+    )
+
+
+def check_weights(weights: Mapping[str, float]) -> dict[str, float]:
+    """Return the weights normalised to sum to 1, in :data:`CRITERIA` order.
+
+    Parameters
+    ----------
+    weights
+        A weight for some or all criteria; missing ones take
+        :data:`geo.settings.PRIORITY_WEIGHTS`.
+
+    Raises
+    ------
+    ConfigurationError
+        If a name is unknown, a weight negative or not finite, or all are zero.
+    """
+    merged = dict(settings.PRIORITY_WEIGHTS)
+    for name, value in weights.items():
+        if name not in CRITERIA:
+            raise ConfigurationError(
+                f"weights: criterion {name!r} is unknown; allowed: {', '.join(CRITERIA)}"
+            )
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):
+            raise ConfigurationError(
+                f"weights: {name}={weights[name]!r} is not a finite number ≥ 0; fix: give "
+                "zero or a positive number"
+            )
+        merged[name] = value
+    total = sum(merged.get(name, 0.0) for name in CRITERIA)
+    if not total > 0:
+        raise ConfigurationError(
+            "weights: every criterion has weight 0; fix: give at least one a positive weight"
+        )
+    return {name: merged.get(name, 0.0) / total for name in CRITERIA}
+
+
+def project_points(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Return the metric coordinates of a point GeoDataFrame."""
+    geoms = frame.geometry.to_numpy()
+    return project_xy(shapely.get_x(geoms), shapely.get_y(geoms), crs=frame.crs or 4326)
