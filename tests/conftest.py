@@ -12,3 +12,36 @@ def _isolated_store(tmp_path, monkeypatch):
     Tests that need another store set ``BORDERMON_STORE`` themselves or pass a path.
     """
     monkeypatch.setenv("BORDERMON_STORE", str(tmp_path / "store" / "incidents.gpkg"))
+
+
+# --- Synthetic border (issue 5): a straight east-west line in the metric CRS --------------
+#: Western end of the synthetic border, in METRIC_CRS metres (near 36.2°E, 34.3°N).
+SYNTHETIC_ORIGIN = (500_000.0, 3_800_000.0)
+
+
+def metric_to_geographic(geometry):
+    """Return a shapely geometry given in METRIC_CRS as EPSG:4326 (lon, lat)."""
+    import numpy as np
+    import shapely
+    from pyproj import Transformer
+
+    from geo import settings
+
+    transformer = Transformer.from_crs(settings.METRIC_CRS, 4326, always_xy=True)
+    return shapely.transform(
+        geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+    )
+
+
+@pytest.fixture
+def straight_border():
+    """A 50 km straight border running east from SYNTHETIC_ORIGIN, in EPSG:4326.
+
+    Its vertices are transformed exactly, so in METRIC_CRS it is a straight 50 km
+    segment: chainage is x - x0 and the offset is y - y0 (Syria to the north, on
+    the left of the line's direction).
+    """
+    from shapely.geometry import LineString
+
+    x0, y0 = SYNTHETIC_ORIGIN
+    return metric_to_geographic(LineString([(x0, y0), (x0 + 50_000.0, y0)]))
