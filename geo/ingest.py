@@ -1,0 +1,305 @@
+"""Validated ingest: a file's bytes in, a report of what can be stored out.
+
+:func:`validate_file` reads a file in any supported format (:mod:`geo.readers`),
+checks every feature (:mod:`geo.validation`) and returns an :class:`IngestReport`:
+the accepted features, every problem (errors reject a feature, warnings do not),
+the counts and the file's SHA-256. It never stores anything: the caller shows
+the report, then stores the accepted features with
+:meth:`geo.store.IncidentStore.add` or drops them::
+
+    report = validate_file(data, filename="upload.geojson", existing=store)
+    if report.ok or user_accepts_partial:
+        batch_id = store.add(report, accept_partial=True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+
+from geo import settings
+from geo.errors import FeatureProblem, ValidationError
+from geo.readers import file_error, read_incident_file
+from geo.validation import ValidationOptions, validate_features
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    """What validation found in one file.
+
+    Attributes
+    ----------
+    filename
+        The file's name as uploaded.
+    sha256
+        SHA-256 of the file's bytes (hex).
+    size_bytes
+        Size of the file.
+    format
+        Format it was read as (``geojson``, ``ndjson``, ``csv``, ``acled``, ``gpkg``),
+        ``None`` when the file could not be read at all.
+    feature_count
+        Features found in the file.
+    accepted
+        The features that passed (schema of :mod:`geo.schema`, EPSG:4326).
+    problems
+        Every problem: file-level ones (``index`` None) first, then by feature.
+    rejected_indices
+        Positions of the rejected features in the file.
+    batch_id
+        Set by :meth:`geo.store.IncidentStore.add` once stored.
+    seconds
+        Time taken to read and validate.
+    """
+
+    filename: str
+    sha256: str
+    size_bytes: int
+    format: str | None
+    feature_count: int
+    accepted: gpd.GeoDataFrame
+    problems: list[FeatureProblem] = field(default_factory=list)
+    rejected_indices: list[int] = field(default_factory=list)
+    batch_id: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> list[FeatureProblem]:
+        """Problems that reject a feature or the file."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[FeatureProblem]:
+        """Problems that keep the feature."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def accepted_count(self) -> int:
+        """Number of accepted features."""
+        return len(self.accepted)
+
+    @property
+    def rejected_count(self) -> int:
+        """Number of rejected features (all of them when the file itself is rejected)."""
+        return len(self.rejected_indices)
+
+    @property
+    def file_rejected(self) -> bool:
+        """True when the whole file was rejected (not readable, too large, ...)."""
+        return any(p.index is None and p.severity == "error" for p in self.problems)
+
+    @property
+    def ok(self) -> bool:
+        """True when there is something to store and nothing was rejected."""
+        return not self.errors and self.accepted_count > 0
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`ValidationError` listing every error, if there is any."""
+        if self.errors:
+            raise ValidationError(
+                self.errors,
+                summary=f"{self.filename}: {self.rejected_count} of {self.feature_count} "
+                "feature(s) rejected"
+                if not self.file_rejected
+                else f"{self.filename} rejected",
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as plain JSON-serialisable data."""
+
+        def item(p: FeatureProblem) -> dict[str, Any]:
+            return {
+                "index": p.index,
+                "id": p.feature_id,
+                "field": p.field,
+                "value": p.value,
+                "reason": p.reason,
+                "fix": p.fix,
+            }
+
+        rejected: dict[int | None, dict[str, Any]] = {}
+        for p in self.errors:
+            entry = rejected.setdefault(
+                p.index, {"index": p.index, "id": p.feature_id, "problems": []}
+            )
+            entry["problems"].append(item(p))
+        return {
+            "file": self.filename,
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "format": self.format,
+            "features": self.feature_count,
+            "accepted": self.accepted_count,
+            "rejected_count": self.rejected_count,
+            "rejected": list(rejected.values()),
+            "warnings": [item(p) for p in self.warnings],
+            "batch_id": self.batch_id,
+        }
+
+    def to_text(self, *, limit: int = 200) -> str:
+        """Return the report as text for a terminal (at most ``limit`` problem lines)."""
+        lines = [
+            f"{self.filename}: {self.feature_count} feature(s), {self.accepted_count} accepted, "
+            f"{self.rejected_count} rejected, {len(self.warnings)} warning(s) "
+            f"[{self.format or 'unreadable'}, sha256 {self.sha256[:12]}]"
+        ]
+        for p in self.problems[:limit]:
+            lines.append(f"  {p.severity}: {p}")
+        if len(self.problems) > limit:
+            lines.append(f"  ... and {len(self.problems) - limit} more")
+        if self.batch_id:
+            lines.append(f"  stored as batch {self.batch_id}")
+        return "\n".join(lines)
+
+
+def _read_source(source: bytes | str | os.PathLike[str], max_bytes: int) -> bytes:
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+    else:
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise file_error(
+                "file", str(path), f"the file cannot be read: {exc.strerror}", "check the path"
+            ) from None
+        if size > max_bytes:
+            data = b""
+            raise _too_large(size, max_bytes)
+        data = path.read_bytes()
+    if len(data) > max_bytes:
+        raise _too_large(len(data), max_bytes)
+    return data
+
+
+def _too_large(size: int, max_bytes: int) -> ValidationError:
+    return file_error(
+        "file",
+        f"{size} bytes",
+        f"the file is larger than the limit of {max_bytes / 1e6:g} MB",
+        "split it into smaller files, or raise the limit (max_bytes)",
+    )
+
+
+def validate_file(
+    source: bytes | str | os.PathLike[str],
+    *,
+    filename: str | None = None,
+    existing=None,
+    options: ValidationOptions | None = None,
+    border=None,
+    max_bytes: int = settings.MAX_UPLOAD_BYTES,
+    max_features: int = settings.MAX_FEATURES,
+    max_depth: int = settings.MAX_JSON_DEPTH,
+) -> IngestReport:
+    """Read and validate an incident file; store nothing.
+
+    Parameters
+    ----------
+    source
+        The file's bytes (an upload) or its path.
+    filename
+        Its name as the analyst knows it (the extension chooses the reader);
+        by default the path's name.
+    existing
+        Incidents already stored, to catch repeated ids and likely duplicates:
+        an :class:`geo.store.IncidentStore` or a GeoDataFrame of the schema.
+    options
+        Region, duplicate and date options (:class:`geo.validation.ValidationOptions`).
+    border
+        The border line (EPSG:4326); by default ``layers.load_border_line()``.
+    max_bytes, max_features, max_depth
+        Limits of size, feature count and JSON nesting.
+
+    Returns
+    -------
+    IngestReport
+        Never raises for bad content: a file that cannot be read at all gives a
+        report with a file-level error and nothing accepted.
+    """
+    from geo import schema
+
+    start = time.perf_counter()
+    if filename is None:
+        filename = "upload" if isinstance(source, bytes | bytearray) else Path(source).name
+    filename = PurePath(str(filename)).name or "upload"
+    try:
+        data = _read_source(source, max_bytes)
+    except ValidationError as exc:
+        return IngestReport(
+            filename,
+            "",
+            0,
+            None,
+            0,
+            schema.empty_incidents(),
+            exc.problems,
+            [],
+            seconds=time.perf_counter() - start,
+        )
+    sha = hashlib.sha256(data).hexdigest()
+    stored = existing
+    file_warnings: list[FeatureProblem] = []
+    if existing is not None and not isinstance(existing, gpd.GeoDataFrame):
+        previous = existing.find_sha256(sha)
+        if previous:
+            file_warnings.append(
+                FeatureProblem(
+                    None,
+                    None,
+                    "file",
+                    sha[:12],
+                    f"this file was already stored as batch {previous}",
+                    "undo that batch first if you mean to replace it",
+                    "warning",
+                )
+            )
+        stored = existing.read()
+    try:
+        raw = read_incident_file(
+            data, filename=filename, max_features=max_features, max_depth=max_depth
+        )
+        accepted, problems, rejected = validate_features(
+            raw, filename=filename, sha256=sha, border=border, existing=stored, options=options
+        )
+    except ValidationError as exc:
+        return IngestReport(
+            filename,
+            sha,
+            len(data),
+            None,
+            0,
+            schema.empty_incidents(),
+            file_warnings + exc.problems,
+            [],
+            seconds=time.perf_counter() - start,
+        )
+    report = IngestReport(
+        filename=filename,
+        sha256=sha,
+        size_bytes=len(data),
+        format=raw.format,
+        feature_count=len(raw),
+        accepted=accepted,
+        problems=file_warnings + problems,
+        rejected_indices=np.flatnonzero(rejected).tolist(),
+        seconds=time.perf_counter() - start,
+    )
+    logger.info(
+        "%s: %d accepted, %d rejected in %.2f s",
+        filename,
+        report.accepted_count,
+        report.rejected_count,
+        report.seconds,
+    )
+    return report

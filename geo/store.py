@@ -1,0 +1,733 @@
+"""The incident store: a GeoPackage that loses nothing.
+
+One GeoPackage file (``settings.DEFAULT_STORE_PATH``, or ``$BORDERMON_STORE``, or
+an explicit path) holds the layer ``incidents`` (the schema of :mod:`geo.schema`
+with the store's columns) and the table ``ingest_audit`` (one row per upload,
+seed and undo: time, action, batch, file name, SHA-256, counts, user).
+
+Guarantees
+----------
+- An upload is all-or-nothing: its rows, its audit row and the layer's feature
+  count are written in one SQLite transaction. A writer killed half-way leaves
+  the store as it was before (SQLite rolls the journal back on next open).
+- Writes are serialised across processes (a file lock, ``<store>.lock``) and
+  across threads (a lock per store path).
+- The cached feature count in ``gpkg_ogr_contents`` is recomputed in every write
+  transaction, so GDAL readers (QGIS, ``pyogrio.read_dataframe``) see every row.
+- Ids are unique (a UNIQUE index); an upload whose ids are already stored is
+  refused as a whole.
+- A batch can be undone; the undo is audited too.
+
+Reads go through SQL (:meth:`IncidentStore.read`, :func:`load_incidents`), with the
+date and type filters in the query.
+
+The default store (no explicit path) is created and seeded with the bundled
+sample (``data/sample_incidents.geojson``) on first use. An explicit path that
+does not exist is an error unless ``create=True`` (``geo ingest --store`` does
+that, and does not seed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import logging
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo import schema, settings
+from geo.errors import FeatureProblem, StoreError, ValidationError
+from geo.selection import filter_incidents, normalize_filters
+
+logger = logging.getLogger(__name__)
+
+#: Name of the incident layer in the GeoPackage.
+LAYER = "incidents"
+#: Name of the audit table.
+AUDIT_TABLE = "ingest_audit"
+#: Seconds to wait for another writer before giving up.
+LOCK_TIMEOUT_S = 120.0
+#: The bundled sample that seeds a new default store.
+SAMPLE_PATH = settings.DATA_DIR / "sample_incidents.geojson"
+
+_SRS_ID = 4326
+#: GeoPackage geometry header: "GP", version 0, flags (little-endian, no envelope), srs_id.
+_GPKG_HEADER = b"GP\x00\x01" + _SRS_ID.to_bytes(4, "little")
+_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+
+_COLUMN_SQL = {
+    "str": "TEXT",
+    "datetime64[ns]": "DATE",
+    "datetime64[ns, UTC]": "DATETIME",
+    "int64": "INTEGER",
+    "float64": "REAL",
+}
+_ALL_COLUMNS = schema.INCIDENT_COLUMNS + schema.STORE_COLUMNS
+
+_LOCKS: dict[str, tuple[threading.RLock, object]] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _locks(path: Path, lock_path: Path) -> tuple[threading.RLock, object]:
+    """Return the thread lock and the (re-entrant) file lock of a store, one pair per path."""
+    from filelock import FileLock
+
+    key = str(path.resolve())
+    with _LOCKS_GUARD:
+        if key not in _LOCKS:
+            _LOCKS[key] = (threading.RLock(), FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S))
+        return _LOCKS[key]
+
+
+def _now() -> pd.Timestamp:
+    return pd.Timestamp.now(tz="UTC").floor("ms")
+
+
+def _iso(ts: pd.Timestamp) -> str:
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def _new_batch_id(now: pd.Timestamp) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in a container
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+
+
+def encode_points(geometry: gpd.GeoSeries) -> list[bytes]:
+    """Return GeoPackage geometry blobs of Points (header without envelope, then WKB)."""
+    import shapely
+
+    wkb = shapely.to_wkb(geometry.to_numpy(), byte_order=1, output_dimension=2)
+    return [_GPKG_HEADER + blob for blob in wkb]
+
+
+def decode_points(blobs: Iterable[bytes | None]) -> np.ndarray:
+    """Return shapely geometries from GeoPackage geometry blobs (any envelope)."""
+    import shapely
+
+    wkb = [
+        None if b is None else bytes(b[8 + _ENVELOPE_BYTES.get((b[3] >> 1) & 7, 0) :])
+        for b in blobs
+    ]
+    return shapely.from_wkb(wkb)
+
+
+def _create_sql() -> list[str]:
+    columns = ", ".join(
+        f'"{name}" {_COLUMN_SQL[schema.INCIDENT_DTYPES[name]]}'
+        + (" NOT NULL" if name in ("id", "date", "type", "batch_id") else "")
+        for name in _ALL_COLUMNS
+    )
+    return [
+        f'DROP TABLE IF EXISTS "{LAYER}"',
+        f'CREATE TABLE "{LAYER}" ("fid" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
+        f'"geom" POINT, {columns})',
+        f'CREATE UNIQUE INDEX "{LAYER}_id" ON "{LAYER}" ("id")',
+        f'CREATE INDEX "{LAYER}_date" ON "{LAYER}" ("date")',
+        f'CREATE INDEX "{LAYER}_batch" ON "{LAYER}" ("batch_id")',
+        f'CREATE TRIGGER "trigger_insert_feature_count_{LAYER}" AFTER INSERT ON "{LAYER}" '
+        f"BEGIN UPDATE gpkg_ogr_contents SET feature_count = feature_count + 1 "
+        f"WHERE lower(table_name) = lower('{LAYER}'); END",
+        f'CREATE TRIGGER "trigger_delete_feature_count_{LAYER}" AFTER DELETE ON "{LAYER}" '
+        f"BEGIN UPDATE gpkg_ogr_contents SET feature_count = feature_count - 1 "
+        f"WHERE lower(table_name) = lower('{LAYER}'); END",
+        f'CREATE TABLE "{AUDIT_TABLE}" ("event_id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
+        '"at" DATETIME NOT NULL, "action" TEXT NOT NULL, "batch_id" TEXT, "source_file" TEXT, '
+        '"source_sha256" TEXT, "format" TEXT, "features" INTEGER, "accepted_count" INTEGER, '
+        '"rejected_count" INTEGER, "warning_count" INTEGER, "user" TEXT, "note" TEXT)',
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description) "
+        f"VALUES ('{AUDIT_TABLE}', 'attributes', '{AUDIT_TABLE}', "
+        "'one row per upload, seed and undo of the incident store')",
+    ]
+
+
+class IncidentStore:
+    """The incident store (a GeoPackage file).
+
+    Parameters
+    ----------
+    path
+        The GeoPackage file; ``None`` resolves ``$BORDERMON_STORE``, else
+        :data:`geo.settings.DEFAULT_STORE_PATH`.
+    create
+        Create the file when it does not exist. Default: ``True`` for the default
+        store, ``False`` for an explicit path (a missing explicit store is an error).
+    seed
+        Seed a newly created store with the bundled sample. Default: as ``create``
+        for the default store, ``False`` for an explicit path.
+
+    Attributes
+    ----------
+    path
+        The resolved path of the file.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        create: bool | None = None,
+        seed: bool | None = None,
+    ) -> None:
+        explicit = path is not None and str(path) != ""
+        self.path = settings.resolve_store_path(path)
+        self._lock_path = self.path.with_name(self.path.name + ".lock")
+        create = (not explicit) if create is None else create
+        seed = (not explicit) if seed is None else seed
+        if not self.path.exists():
+            if not create:
+                raise StoreError(
+                    f"incident store {self.path} does not exist; check --store (or "
+                    f"${settings.STORE_ENV_VAR}), or create it with "
+                    f"`python -m geo ingest FILE --store {self.path}`"
+                )
+            self._create(seed=seed)
+        elif self.path.is_dir():
+            raise StoreError(f"incident store {self.path} is a folder; give a .gpkg file path")
+        self._check()
+
+    def __repr__(self) -> str:
+        return f"IncidentStore({str(self.path)!r})"
+
+    # --- low level ---------------------------------------------------------------
+
+    def _connect(self, path: Path | None = None) -> sqlite3.Connection:
+        try:
+            con = sqlite3.connect(path or self.path, timeout=LOCK_TIMEOUT_S, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"incident store {self.path} cannot be opened: {exc}") from None
+        con.execute("PRAGMA foreign_keys = ON")
+        return con
+
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        from filelock import Timeout
+
+        thread_lock, file_lock = _locks(self.path, self._lock_path)
+        with thread_lock:
+            try:
+                with file_lock:
+                    yield
+            except Timeout:
+                raise StoreError(
+                    f"incident store {self.path} is busy: another upload held the lock for "
+                    f"{LOCK_TIMEOUT_S:g} s; try again, or remove {self._lock_path} if no "
+                    "upload is running"
+                ) from None
+
+    @contextmanager
+    def _transaction(self, path: Path | None = None) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the locks; rolled back on any error."""
+        with self._write_lock():
+            con = self._connect(path)
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                yield con
+                con.execute(
+                    "UPDATE gpkg_ogr_contents SET feature_count = "
+                    f'(SELECT count(*) FROM "{LAYER}") WHERE lower(table_name) = lower(?)',
+                    (LAYER,),
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
+            finally:
+                con.close()
+
+    def _create(self, *, seed: bool) -> None:
+        import pyogrio
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder of store {self.path}: {exc}") from None
+        with self._write_lock():
+            if self.path.exists():  # another process created it while we waited
+                return
+            tmp = self.path.with_name(f".{self.path.stem}-{uuid.uuid4().hex[:8]}.tmp.gpkg")
+            try:
+                pyogrio.write_dataframe(
+                    schema.empty_incidents(with_store_columns=True),
+                    tmp,
+                    layer=LAYER,
+                    driver="GPKG",
+                    geometry_type="Point",
+                    layer_options={"SPATIAL_INDEX": "NO", "FID": "fid"},
+                )
+                con = self._connect(tmp)
+                try:
+                    con.execute("BEGIN")
+                    for statement in _create_sql():
+                        con.execute(statement)
+                    con.execute("COMMIT")
+                finally:
+                    con.close()
+                if seed:
+                    self._seed(tmp)
+                os.replace(tmp, self.path)
+            except OSError as exc:
+                raise StoreError(f"cannot create store {self.path}: {exc}") from None
+            finally:
+                if tmp.exists():
+                    tmp.unlink()
+        logger.info("created incident store %s%s", self.path, " (seeded)" if seed else "")
+
+    def _seed(self, tmp: Path) -> None:
+        from geo.ingest import validate_file
+
+        report = validate_file(SAMPLE_PATH, options=None)
+        if report.errors:
+            raise StoreError(
+                f"the bundled sample {SAMPLE_PATH} failed validation: {report.errors[0]}"
+            )
+        self._insert(
+            report.accepted,
+            tmp=tmp,
+            source_file=report.filename,
+            sha256=report.sha256,
+            fmt=report.format,
+            features=report.feature_count,
+            rejected=0,
+            warnings=len(report.warnings),
+            action="seed",
+        )
+
+    def _check(self) -> None:
+        try:
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=LOCK_TIMEOUT_S)
+            try:
+                names = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"incident store {self.path} is not a GeoPackage ({exc}); give another path"
+            ) from None
+        missing = {LAYER, AUDIT_TABLE, "gpkg_ogr_contents"} - names
+        if missing:
+            raise StoreError(
+                f"{self.path} is not an incident store (missing {', '.join(sorted(missing))}); "
+                "give another path or a new file name"
+            )
+
+    def _insert(
+        self,
+        gdf: gpd.GeoDataFrame,
+        *,
+        tmp: Path | None = None,
+        source_file: str,
+        sha256: str,
+        fmt: str | None,
+        features: int,
+        rejected: int,
+        warnings: int,
+        action: str = "add",
+        note: str | None = None,
+    ) -> str:
+        now = _now()
+        batch_id = _new_batch_id(now)
+        frame = schema.conform_incidents(gdf, gdf.geometry.to_numpy())
+        columns: list[list] = []
+        for name in schema.INCIDENT_COLUMNS:
+            values = frame[name]
+            if name == "date":
+                col = values.dt.strftime("%Y-%m-%d").astype(object)
+            else:
+                col = values.astype(object)
+            columns.append(col.where(values.notna(), None).tolist())
+        n = len(frame)
+        columns += [[batch_id] * n, [_iso(now)] * n, [source_file] * n, [sha256] * n]
+        rows = zip(encode_points(frame.geometry), *columns, strict=True)
+        names = ", ".join(f'"{c}"' for c in ("geom", *_ALL_COLUMNS))
+        marks = ", ".join("?" * (len(_ALL_COLUMNS) + 1))
+        with self._transaction(tmp) as con:
+            try:
+                con.executemany(f'INSERT INTO "{LAYER}" ({names}) VALUES ({marks})', rows)
+            except sqlite3.IntegrityError:
+                con.execute("ROLLBACK")
+                raise self._id_clash(frame["id"].tolist()) from None
+            self._audit(
+                con,
+                now,
+                action,
+                batch_id,
+                source_file,
+                sha256,
+                fmt,
+                features,
+                n,
+                rejected,
+                warnings,
+                note,
+            )
+            if n:
+                minx, miny, maxx, maxy = frame.total_bounds
+                con.execute(
+                    "UPDATE gpkg_contents SET last_change = ?, min_x = min(coalesce(min_x, ?), ?),"
+                    " min_y = min(coalesce(min_y, ?), ?), max_x = max(coalesce(max_x, ?), ?), "
+                    "max_y = max(coalesce(max_y, ?), ?) WHERE table_name = ?",
+                    (_iso(now), minx, minx, miny, miny, maxx, maxx, maxy, maxy, LAYER),
+                )
+        logger.info("stored %d incidents from %s as batch %s", n, source_file, batch_id)
+        return batch_id
+
+    def _id_clash(self, ids: list[str]) -> ValidationError:
+        stored = set(self.read()["id"].astype(object))
+        clash = [i for i in ids if i in stored]
+        dup = pd.Series(ids)[pd.Series(ids).duplicated()].tolist()
+        problems = [
+            FeatureProblem(
+                k,
+                i,
+                "id",
+                i,
+                "an incident with this id is already in the store",
+                "give it a new id, or undo the batch that stored the earlier one",
+            )
+            for k, i in enumerate(ids)
+            if i in stored
+        ] + [
+            FeatureProblem(
+                None,
+                i,
+                "id",
+                i,
+                "the id is repeated in the upload",
+                "give every incident its own id",
+            )
+            for i in dup
+        ]
+        return ValidationError(
+            problems,
+            summary=f"nothing stored: {len(clash) + len(dup)} "
+            "id(s) clash with stored incidents or repeat in the upload",
+        )
+
+    @staticmethod
+    def _audit(
+        con,
+        now,
+        action,
+        batch_id,
+        source_file,
+        sha256,
+        fmt,
+        features,
+        accepted,
+        rejected,
+        warnings,
+        note,
+    ) -> None:
+        con.execute(
+            f'INSERT INTO "{AUDIT_TABLE}" (at, action, batch_id, source_file, source_sha256, '
+            "format, features, accepted_count, rejected_count, warning_count, user, note) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                _iso(now),
+                action,
+                batch_id,
+                source_file,
+                sha256,
+                fmt,
+                features,
+                accepted,
+                rejected,
+                warnings,
+                _user(),
+                note,
+            ),
+        )
+
+    # --- public --------------------------------------------------------------------
+
+    def add(
+        self,
+        incidents,
+        *,
+        accept_partial: bool = False,
+        source_file: str | None = None,
+        sha256: str | None = None,
+    ) -> str:
+        """Store the accepted features of a report (or a GeoDataFrame) as one batch.
+
+        Parameters
+        ----------
+        incidents
+            An :class:`geo.ingest.IngestReport` (its ``accepted`` features are
+            stored, its counts audited) or a GeoDataFrame of the schema.
+        accept_partial
+            Store a report's valid features even though others were rejected.
+        source_file, sha256
+            File name and hash for a GeoDataFrame (a report carries its own).
+
+        Returns
+        -------
+        str
+            The batch id (also set on the report).
+
+        Raises
+        ------
+        ValidationError
+            The report has rejected features (without ``accept_partial``), nothing
+            to store, or ids already in the store. Nothing is stored then.
+        """
+        from geo.ingest import IngestReport
+
+        if isinstance(incidents, IngestReport):
+            report = incidents
+            if report.file_rejected or (report.errors and not accept_partial):
+                raise ValidationError(
+                    report.errors,
+                    summary=f"nothing stored from {report.filename}: {report.rejected_count} "
+                    "feature(s) rejected (fix them, or accept a partial upload)",
+                )
+            if not report.accepted_count:
+                raise ValidationError([], summary=f"nothing to store from {report.filename}")
+            batch_id = self._insert(
+                report.accepted,
+                source_file=report.filename,
+                sha256=report.sha256,
+                fmt=report.format,
+                features=report.feature_count,
+                rejected=report.rejected_count,
+                warnings=len(report.warnings),
+            )
+            report.batch_id = batch_id
+            return batch_id
+        gdf = self._checked_frame(incidents)
+        return self._insert(
+            gdf,
+            source_file=source_file or "(data frame)",
+            sha256=sha256 or "",
+            fmt="dataframe",
+            features=len(gdf),
+            rejected=0,
+            warnings=0,
+        )
+
+    @staticmethod
+    def _checked_frame(gdf) -> gpd.GeoDataFrame:
+        if not isinstance(gdf, gpd.GeoDataFrame):
+            raise ValidationError(
+                [],
+                summary=f"cannot store a {type(gdf).__name__}: give an "
+                "IngestReport or a GeoDataFrame of the incident schema",
+            )
+        if gdf.crs is None:
+            raise ValidationError([], summary="the GeoDataFrame has no CRS; set EPSG:4326")
+        gdf = gdf.to_crs(settings.GEOGRAPHIC_CRS)
+        problems = []
+        for k, (geom, fid) in enumerate(
+            zip(gdf.geometry, gdf.get("id", [None] * len(gdf)), strict=True)
+        ):
+            if geom is None or geom.geom_type != "Point" or geom.is_empty:
+                problems.append(
+                    FeatureProblem(
+                        k, fid, "geometry", str(geom)[:40], "not a Point", "give a Point"
+                    )
+                )
+            for name in ("id", "date", "type"):
+                value = gdf[name].iloc[k] if name in gdf.columns else None
+                if value is None or pd.isna(value):
+                    problems.append(
+                        FeatureProblem(k, fid, name, "", f"{name} is missing", f"give {name}")
+                    )
+        if problems:
+            raise ValidationError(
+                problems,
+                summary="nothing stored: the GeoDataFrame does not fit the incident schema",
+            )
+        return gdf
+
+    def undo(self, batch_id: str | None = None) -> int:
+        """Remove every incident of a batch (by default the last one still stored).
+
+        Returns
+        -------
+        int
+            Number of incidents removed.
+        """
+        with self._transaction() as con:
+            live = con.execute(
+                f"SELECT batch_id FROM \"{AUDIT_TABLE}\" WHERE action IN ('add', 'seed') "
+                f'AND batch_id NOT IN (SELECT batch_id FROM "{AUDIT_TABLE}" '
+                "WHERE action = 'undo') ORDER BY event_id"
+            ).fetchall()
+            live_ids = [r[0] for r in live]
+            if batch_id is None:
+                if not live_ids:
+                    raise StoreError(f"nothing to undo in {self.path}: no batch is stored")
+                batch_id = live_ids[-1]
+            elif batch_id not in live_ids:
+                known = con.execute(
+                    f'SELECT 1 FROM "{AUDIT_TABLE}" WHERE batch_id = ?', (batch_id,)
+                ).fetchone()
+                raise StoreError(
+                    f"batch {batch_id!r} was already undone"
+                    if known
+                    else f"no batch {batch_id!r} in {self.path}; stored batches: "
+                    f"{', '.join(live_ids[-5:]) or 'none'}"
+                )
+            removed = con.execute(f'DELETE FROM "{LAYER}" WHERE batch_id = ?', (batch_id,)).rowcount
+            self._audit(
+                con,
+                _now(),
+                "undo",
+                batch_id,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                f"{removed} incident(s) removed",
+            )
+        logger.info("undid batch %s: %d incidents removed", batch_id, removed)
+        return removed
+
+    def audit(self) -> pd.DataFrame:
+        """Return the audit table: one row per upload, seed and undo, oldest first."""
+        con = self._connect()
+        try:
+            frame = pd.read_sql_query(f'SELECT * FROM "{AUDIT_TABLE}" ORDER BY event_id', con)
+        finally:
+            con.close()
+        frame["at"] = pd.to_datetime(frame["at"], utc=True)
+        return frame
+
+    def batches(self) -> pd.DataFrame:
+        """Return the batches: id, time, file, SHA-256, counts, rows still stored, undone flag."""
+        audit = self.audit()
+        adds = audit[audit["action"].isin(["add", "seed"])]
+        undone = set(audit.loc[audit["action"] == "undo", "batch_id"])
+        con = self._connect()
+        try:
+            rows = dict(
+                con.execute(
+                    f'SELECT batch_id, count(*) FROM "{LAYER}" GROUP BY batch_id'
+                ).fetchall()
+            )
+        finally:
+            con.close()
+        out = adds[
+            [
+                "batch_id",
+                "at",
+                "action",
+                "source_file",
+                "source_sha256",
+                "accepted_count",
+                "rejected_count",
+                "warning_count",
+                "user",
+            ]
+        ].copy()
+        out = out.rename(columns={"at": "ingested_at"})
+        out["rows"] = out["batch_id"].map(rows).fillna(0).astype("int64")
+        out["undone"] = out["batch_id"].isin(undone)
+        return out.reset_index(drop=True)
+
+    def find_sha256(self, sha256: str) -> str | None:
+        """Return the id of a stored (not undone) batch of the file with this hash, if any."""
+        batches = self.batches()
+        match = batches[(batches["source_sha256"] == sha256) & ~batches["undone"]]
+        return None if match.empty else str(match["batch_id"].iloc[-1])
+
+    def count(self) -> int:
+        """Return the number of stored incidents."""
+        con = self._connect()
+        try:
+            return int(con.execute(f'SELECT count(*) FROM "{LAYER}"').fetchone()[0])
+        finally:
+            con.close()
+
+    def read(
+        self,
+        *,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+        types: Iterable[str] | None = None,
+    ) -> gpd.GeoDataFrame:
+        """Return the stored incidents (with the store's columns), filtered in SQL.
+
+        Parameters
+        ----------
+        since, until
+            Keep incidents on or after / on or before these dates.
+        types
+            Keep these incident types.
+        """
+        since, until, types = normalize_filters(since, until, types)
+        where, params = [], []
+        if since is not None:
+            where.append('"date" >= ?')
+            params.append(since.strftime("%Y-%m-%d"))
+        if until is not None:
+            where.append('"date" <= ?')
+            params.append(until.strftime("%Y-%m-%d"))
+        if types is not None:
+            where.append(f'"type" IN ({", ".join("?" * len(types))})')
+            params.extend(types)
+        sql = (
+            f'SELECT "geom", {", ".join(f"{chr(34)}{c}{chr(34)}" for c in _ALL_COLUMNS)} '
+            f'FROM "{LAYER}"' + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY fid"
+        )
+        con = self._connect()
+        try:
+            rows = con.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"incident store {self.path} cannot be read: {exc}") from None
+        finally:
+            con.close()
+        if not rows:
+            return schema.empty_incidents(with_store_columns=True)
+        columns = list(zip(*rows, strict=True))
+        frame = pd.DataFrame(dict(zip(_ALL_COLUMNS, columns[1:], strict=True)))
+        frame["ingested_at"] = pd.to_datetime(frame["ingested_at"], utc=True, format="ISO8601")
+        frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
+        return schema.conform_incidents(frame, decode_points(columns[0]), store_columns=True)
+
+
+def load_incidents(
+    store: IncidentStore | str | os.PathLike[str] | None = None,
+    *,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
+    types: Iterable[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Return stored incidents, optionally filtered (what the analysis commands and app call).
+
+    Parameters
+    ----------
+    store
+        An :class:`IncidentStore`, an explicit path (which must exist), or ``None``
+        for the default store (``$BORDERMON_STORE`` or the default path; created and
+        seeded on first use).
+    since, until
+        Keep incidents on or after / on or before these dates.
+    types
+        Keep these incident types.
+    """
+    if not isinstance(store, IncidentStore):
+        store = IncidentStore(store)
+    return store.read(since=since, until=until, types=types)
+
+
+__all__ = ["AUDIT_TABLE", "LAYER", "IncidentStore", "filter_incidents", "load_incidents"]
