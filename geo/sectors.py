@@ -43,7 +43,7 @@ import shapely
 from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString, MultiPoint
-from shapely.ops import split, substring
+from shapely.ops import split
 
 from geo import settings
 from geo.errors import ConfigurationError, LayerError
@@ -382,15 +382,14 @@ def _zones_cached(ref: BorderReference, sector_km: float, corridor_km: float) ->
     sides = _side_polygons(ref, corridor)
     # Voronoi seeds: the midpoints of the densified segments of each sector's
     # stretch, so that two neighbouring sectors' cells meet where the sectors do.
-    seeds, labels = [], []
     spacing = float(np.median(np.diff(ref.chainage_m)))
+    seeds, labels = [], []
     for sid in range(1, len(bounds)):
-        piece = substring(ref.line, bounds[sid - 1], bounds[sid])
-        xy = shapely.get_coordinates(shapely.segmentize(piece, spacing))
-        if len(xy) < 2:
-            continue
-        seeds.append(0.5 * (xy[1:] + xy[:-1]))
-        labels.append(np.full(len(xy) - 1, sid))
+        a, b = bounds[sid - 1], bounds[sid]
+        n = max(1, math.ceil((b - a) / spacing - 1e-9))
+        at = a + (np.arange(n) + 0.5) * (b - a) / n
+        seeds.append(shapely.get_coordinates(shapely.line_interpolate_point(ref.line, at)))
+        labels.append(np.full(n, sid))
     label = np.concatenate(labels)
     cells = shapely.get_parts(
         shapely.voronoi_polygons(

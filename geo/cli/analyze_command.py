@@ -1,0 +1,147 @@
+"""``python -m geo analyze``: rank the border sectors for demarcation.
+
+Prints the ranked sectors with each criterion's contribution, the top-k
+probability and rank interval under perturbed weights, and what the ranking
+rests on (the minimum-evidence guard). ``--format table`` (default) is for
+people; ``json`` and ``csv`` are for tools (the JSON shape is fixed by
+issue 5: ``parameters`` and ``sectors``, ranked best first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+
+from geo import settings
+from geo.cli.options import add_analysis_options, positive_int
+
+logger = logging.getLogger(__name__)
+
+#: Output formats of ``--format``.
+FORMATS = ("table", "json", "csv")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``analyze`` command."""
+    parser = subparsers.add_parser(
+        "analyze",
+        help="rank the border sectors for demarcation, with each criterion's contribution",
+        description="Cut the border into sectors numbered from the coast, measure each "
+        "sector's criteria (incident density, hot spots, trend, crossings, exposure, "
+        "disagreement of the border lines, terrain), rank the sectors by a weighted sum of "
+        "the normalised criteria and show how stable the ranking is when the weights change.",
+    )
+    add_analysis_options(parser)
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="output: a table for people, or json or csv for tools (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--terrain",
+        metavar="PATH",
+        help="elevation GeoTIFF (metres, any CRS) instead of the bundled coarse DEM",
+    )
+    parser.add_argument(
+        "--normalisation",
+        choices=("minmax", "rank"),
+        default=settings.PRIORITY_NORMALISATION,
+        help="how criteria are scaled to 0–1 before weighting (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--draws",
+        type=positive_int,
+        default=settings.SENSITIVITY_DRAWS,
+        metavar="N",
+        help="Monte Carlo draws of the weights (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=settings.SENSITIVITY_SEED,
+        metavar="N",
+        help="seed of the draws, for a reproducible result (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=positive_int,
+        metavar="N",
+        help="with --format table, show only the first N sectors (default: all)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``python -m geo analyze``; return the exit code."""
+    from geo.analysis import AnalysisParameters, run_analysis
+    from geo.store import load_incidents
+
+    params = AnalysisParameters.from_args(args)
+    incidents = load_incidents(args.store, since=args.since, until=args.until, types=args.types)
+    result = run_analysis(incidents, params)
+    if args.format == "json":
+        json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif args.format == "csv":
+        from geo.exports import ranked_table
+
+        ranked_table(result).to_csv(sys.stdout, index=False, lineterminator="\n")
+    else:
+        sys.stdout.write(format_table(result, limit=args.limit))
+    return 0
+
+
+def format_table(result, *, limit: int | None = None) -> str:
+    """Return the human-readable report of an analysis.
+
+    Parameters
+    ----------
+    result
+        A :class:`geo.analysis.AnalysisResult`.
+    limit
+        Show only the first ``limit`` sectors.
+    """
+    import pandas as pd
+
+    from geo.analysis import sector_table
+
+    wrap = textwrap.TextWrapper(width=100, subsequent_indent="  ")
+    lines = [
+        f"Border sectors of {result.parameters.sector_km:g} km, corridor ±"
+        f"{result.parameters.corridor_km:g} km, numbered from the coast; "
+        f"{len(result.incidents)} incident(s) selected, "
+        f"{result.incidents_in_corridor} in the corridor.",
+        "",
+        *wrap.wrap(("EVIDENCE OK: " if result.evidence_ok else "LIMITED EVIDENCE: ")
+                   + result.message),
+        "",
+        "Weights used: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in result.weights.items() if v > 0),
+    ]  # fmt: skip
+    if result.hotspots_message:
+        lines += wrap.wrap(f"Hot spots: {result.hotspots_message}")
+    lines += [line for note in result.notes for line in wrap.wrap(f"Note: {note}")]
+    if result.sensitivity is not None:
+        s = result.sensitivity
+        lines.append(
+            f"Sensitivity: {s.draws} Dirichlet draws (concentration {s.concentration:g}, "
+            f"seed {s.seed}); p_top_k = probability of being in the top {s.top_k}; "
+            f"rank interval {s.interval_percent[0]:g}–{s.interval_percent[1]:g} %."
+        )
+        changed = s.oat.loc[s.oat["top_k_changed"]]
+        if len(changed):
+            lines += wrap.wrap(
+                "One at a time, the top "
+                f"{s.top_k} changes when: "
+                + "; ".join(f"{r.criterion} ×{r.factor:g}" for r in changed.itertuples(index=False))
+            )
+        else:
+            lines.append(f"One at a time: no single weight change moves the top {s.top_k}.")
+    lines.append("")
+    with pd.option_context("display.width", 200, "display.max_columns", 50):
+        lines.append(sector_table(result, limit=limit).to_string(index=False))
+    return "\n".join(lines) + "\n"
