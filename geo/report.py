@@ -61,6 +61,10 @@ OSM_ATTRIBUTION = (
     "Border and country outlines © OpenStreetMap contributors, available under the "
     "Open Database License (ODbL 1.0), through timezone-boundary-builder."
 )
+#: Sectors whose incidents are listed in the report.
+TOP_INCIDENT_SECTORS = 5
+#: Incidents listed per sector.
+INCIDENTS_PER_SECTOR = 10
 #: Chunk size when hashing files.
 _HASH_CHUNK = 1 << 20
 
@@ -407,25 +411,20 @@ def _hotspot_summary(result: Any) -> str:
     return "Hot spots were not computed."
 
 
-def _criterion_docs() -> dict[str, tuple[str, str]]:
-    """Return ``{criterion: (unit, description)}`` from :mod:`geo.criteria` if it says."""
-    try:
-        from geo import criteria
-    except ImportError:
-        return {}
-    docs: dict[str, tuple[str, str]] = {}
-    table = getattr(criteria, "CRITERIA", None)
-    if isinstance(table, Mapping):
-        for name, spec in table.items():
-            if isinstance(spec, Mapping):
-                unit, text = spec.get("unit", ""), spec.get("description", "")
-            elif isinstance(spec, tuple | list) and len(spec) >= 2:
-                unit, text = spec[0], spec[1]
-            else:
-                unit = getattr(spec, "unit", "")
-                text = getattr(spec, "description", "") or str(spec)
-            docs[str(name)] = (str(unit), str(text))
-    return docs
+def _criterion_docs() -> dict[str, dict[str, Any]]:
+    """Return ``{criterion: {column, unit, label, ...}}`` from :mod:`geo.criteria`."""
+    from geo.criteria import CRITERIA
+
+    return {
+        name: {
+            "column": c.column,
+            "unit": c.unit,
+            "label": c.label,
+            "higher_is_priority": c.higher_is_priority,
+            "incident_based": c.incident_based,
+        }
+        for name, c in CRITERIA.items()
+    }
 
 
 # --- HTML -------------------------------------------------------------------
@@ -451,7 +450,9 @@ td.n { text-align: right; white-space: nowrap; }
 .bar { display: block; height: 3mm; width: 30mm; background: #f2f2f2; white-space: nowrap; }
 .bar span { display: inline-block; height: 3mm; }
 .key span { display: inline-block; width: 3mm; height: 3mm; margin: 0 1mm 0 3mm; }
-img.map { width: 100%; }
+img.map { width: 100%; max-height: 175mm; object-fit: contain; }
+table.ranked td, table.ranked th { font-size: 7pt; padding: 0.6mm 0.8mm; }
+tr { break-inside: avoid; }
 img.chart { width: 100%; }
 """
 #: Colours of the criteria in the contribution bars (tab10).
@@ -502,7 +503,7 @@ def _near_text(row: pd.Series, prefix: str) -> str:
     )
     if name is None:
         return "—"
-    return _e(name) + (f" ({_num(distance, 1)} km)" if distance is not None else "")
+    return _e(name) + (f"<br>({_num(distance, 1)} km)" if distance is not None else "")
 
 
 def _ranked_section(table: pd.DataFrame, top_n: int, weights: Mapping[str, float]) -> str:
@@ -544,7 +545,7 @@ def _ranked_section(table: pd.DataFrame, top_n: int, weights: Mapping[str, float
         "nearest crossing",
         "score",
         "contributions",
-        *names,
+        *[n.replace("_", " ") for n in names],
         "P(top k)",
         "rank interval",
     ]
@@ -558,28 +559,34 @@ def _ranked_section(table: pd.DataFrame, top_n: int, weights: Mapping[str, float
         "weight draws in which the sector ranks in the top k; rank interval: the central "
         "range of its rank over those draws; ⚠ marks an unstable rank.</p>",
         f'<p class="small key">{key}</p>',
-        _table(headers, rows, numeric=numeric),
+        _table(headers, rows, numeric=numeric).replace("<table>", '<table class="ranked">'),
     ]
-    crit = [c for c in table.columns if c.startswith("crit_")]
-    if crit:
-        docs = _criterion_docs()
-        crit_names = [c.removeprefix("crit_") for c in crit]
-        crit_headers = ["rank", "sector"] + [
-            n + (f" ({docs[n][0]})" if n in docs and docs[n][0] else "") for n in crit_names
-        ]
+    docs = _criterion_docs()
+    shown = [
+        ("incidents", "incidents in zone", "count"),
+        ("imprecise_incidents", "coarsely located", "count"),
+    ]
+    shown += [(d["column"], d["label"], d["unit"]) for d in docs.values()]
+    shown = [(f"crit_{col}", label, unit) for col, label, unit in shown if f"crit_{col}" in table]
+    if shown:
         crit_rows = [
-            [_num(row.get("rank"), 0), _e(row.get("sector_id"))] + [_num(row[c], 2) for c in crit]
+            [_num(row.get("rank"), 0), _e(row.get("sector_id"))]
+            + [_num(row[c], 2) for c, _, _ in shown]
             for _, row in top.iterrows()
         ]
         parts += [
             "<h3>Criteria before normalisation</h3>",
-            _table(crit_headers, crit_rows, numeric={0, *range(2, 2 + len(crit))}).replace(
-                "<table>", '<table class="small">'
-            ),
+            _table(
+                ["rank", "sector"] + [f"{label} ({unit})" for _, label, unit in shown],
+                crit_rows,
+                numeric={0, *range(2, 2 + len(shown))},
+            ).replace("<table>", '<table class="small">'),
+            '<p class="small">Every criterion of every sector is in the exports '
+            "(sectors.csv, sectors.geojson, report.gpkg).</p>",
         ]
     if weights:
         parts.append(
-            '<p class="small">Weights: '
+            '<p class="small">Weights used in the score: '
             + ", ".join(f"{_e(k)} = {_num(v, 3)}" for k, v in weights.items())
             + "</p>"
         )
@@ -587,31 +594,103 @@ def _ranked_section(table: pd.DataFrame, top_n: int, weights: Mapping[str, float
     return "\n".join(parts)
 
 
-def _weights_of(parameters: Mapping[str, Any]) -> dict[str, float]:
-    """Return the criterion weights used (normalised to sum to 1 for display)."""
-    weights = parameters.get("weights") or settings.PRIORITY_WEIGHTS
-    if not isinstance(weights, Mapping):
-        return {}
-    total = sum(float(v) for v in weights.values()) or 1.0
-    return {str(k): float(v) / total for k, v in weights.items()}
+def _incidents_section(
+    result: Any, incidents: pd.DataFrame, table: pd.DataFrame, *, top_n: int
+) -> str:
+    """Return the incidents of the top sectors, most recent first, as plain text."""
+    located = getattr(result, "incidents", None)
+    if not isinstance(located, pd.DataFrame) or "sector_id" not in located.columns:
+        located = incidents
+    if "sector_id" not in located.columns or not len(table):
+        return ""
+    parts = [
+        f"<h2>Incidents in the top {min(top_n, len(table))} sectors</h2>",
+        f'<p class="small">At most {INCIDENTS_PER_SECTOR} per sector, most recent first; '
+        "descriptions shortened to 300 characters; precision is the stated location "
+        "precision.</p>",
+    ]
+    for _, sector in table.head(top_n).iterrows():
+        chosen = located.loc[located["sector_id"].astype("Float64") == float(sector["sector_id"])]
+        if "date" in chosen.columns:
+            chosen = chosen.sort_values("date", ascending=False, kind="stable")
+        rows = [
+            [
+                _e(pd.Timestamp(r.get("date")).date() if pd.notna(r.get("date")) else None),
+                _e(r.get("type")),
+                _e(_shorten(r.get("description"), 300)),
+                _e(r.get("source")),
+                _num(r.get("location_precision_m"), 0) + " m",
+            ]
+            for _, r in chosen.head(INCIDENTS_PER_SECTOR).iterrows()
+        ]
+        heading = (
+            f"<h3>Rank {_num(sector.get('rank'), 0)}: sector {_e(sector['sector_id'])} "
+            f"({len(chosen)} incident(s))</h3>"
+        )
+        parts.append(heading)
+        if rows:
+            parts.append(
+                _table(["date", "type", "description", "source", "precision"], rows, numeric={4})
+            )
+    return "\n".join(parts)
+
+
+def _to_float(value: Any) -> float:
+    """Return ``value`` as a float, NaN when missing or not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _shorten(text: Any, limit: int) -> Any:
+    """Return ``text`` cut to ``limit`` characters with an ellipsis."""
+    if not isinstance(text, str) or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
+def _weights_of(
+    result: Any, parameters: Mapping[str, Any]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Return the requested and the used weights (each normalised to sum to 1)."""
+
+    def normalised(weights: Any) -> dict[str, float]:
+        if not isinstance(weights, Mapping):
+            return {}
+        total = sum(float(v) for v in weights.values()) or 1.0
+        return {str(k): float(v) / total for k, v in weights.items()}
+
+    requested = normalised(parameters.get("weights") or settings.PRIORITY_WEIGHTS)
+    used = result.to_json_dict().get("weights_used")
+    used = {str(k): float(v) for k, v in used.items()} if isinstance(used, Mapping) else requested
+    return requested, used
 
 
 def _method_section(
-    result: Any, parameters: Mapping[str, Any], weights: Mapping[str, float]
+    result: Any,
+    parameters: Mapping[str, Any],
+    requested: Mapping[str, float],
+    used: Mapping[str, float],
 ) -> str:
     """Return the method: criteria and units, normalisation, weights, bandwidth, geometry."""
     docs = _criterion_docs()
     density = getattr(result, "density", None)
     bandwidth = getattr(density, "bandwidth_m", None) or parameters.get("bandwidth_m")
-    rows = [
-        [
-            _e(name),
-            _e(docs.get(name, ("", ""))[0]),
-            _num(weight, 3),
-            _e(docs.get(name, ("", ""))[1]),
-        ]
-        for name, weight in weights.items()
-    ]
+    rows = []
+    for name in dict.fromkeys([*docs, *requested]):
+        doc = docs.get(name, {})
+        direction = "" if not doc else ("higher" if doc["higher_is_priority"] else "lower")
+        rows.append(
+            [
+                _e(name),
+                _e(doc.get("label")),
+                _e(doc.get("unit")),
+                _e(f"{direction} is more urgent" if direction else None),
+                _num(requested.get(name, float("nan")), 3),
+                _num(used.get(name, float("nan")), 3),
+            ]
+        )
     normalisation = parameters.get("normalisation") or parameters.get(
         "normalization", settings.PRIORITY_NORMALISATION
     )
@@ -663,7 +742,11 @@ def _method_section(
         "<h2>Method</h2>"
         f'<table class="meta"><tbody>{meta}</tbody></table>'
         "<h3>Criteria and weights</h3>"
-        + _table(["criterion", "unit", "weight", "meaning"], rows, numeric={2})
+        + _table(
+            ["criterion", "meaning", "unit", "direction", "weight asked", "weight used"],
+            rows,
+            numeric={4, 5},
+        )
         + '<p class="small">Criteria and their units are defined in <code>geo/criteria.py</code>; '
         "each is normalised across sectors before weighting.</p>"
     )
@@ -749,7 +832,7 @@ def build_report_html(
     title = title or "Lebanon–Syria border: demarcation-priority sectors"
     table = ranked_table(result)
     parameters = _parameters(result)
-    weights = _weights_of(parameters)
+    requested, weights = _weights_of(result, parameters)
     summary = summarise_incidents(incidents)
     ok, evidence_message = _evidence(result)
     records = _normalise_inputs(inputs)
@@ -796,13 +879,20 @@ def build_report_html(
             f"{_e(evidence_message)} The table below is shown for completeness; do not "
             "read its order as a priority.</div>"
         )
+    notes = [n for n in getattr(result, "notes", []) or [] if isinstance(n, str)]
+    if evidence_message or notes:
+        parts.append(
+            f"<p>{_e(evidence_message)}</p>"
+            + ("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>" if notes else "")
+        )
     if len(table):
         best = table.iloc[0]
+        near = _near_text(best, "nearest_town").replace("<br>", " ")
         parts.append(
             f"<p><b>Top sector: {_e(best.get('sector_id'))}</b>, chainage "
             f"{_num(best.get('chainage_start_km'), 1)}–{_num(best.get('chainage_end_km'), 1)} km, "
-            f"near {_near_text(best, 'nearest_town')}; score {_num(best.get('score'), 3)}, "
-            f"in the top k in {_num(100 * float(best.get('p_top_k', float('nan'))), 0)} % of "
+            f"near {near}; score {_num(best.get('score'), 3)}, "
+            f"in the top k in {_num(100 * _to_float(best.get('p_top_k')), 0)} % of "
             "weight draws.</p>"
         )
     if map_png:
@@ -849,7 +939,10 @@ def build_report_html(
             ).replace("<table>", '<table class="small">')
         )
     parts.append(_ranked_section(table, top_n, weights))
-    parts.append(_method_section(result, parameters, weights))
+    parts.append(
+        _incidents_section(result, incidents, table, top_n=min(top_n, TOP_INCIDENT_SECTORS))
+    )
+    parts.append(_method_section(result, parameters, requested, weights))
     parts.append(_provenance_section(layer_records, layer_reason))
     # Audit.
     parts.append("<h2>Inputs, software and parameters</h2>")
