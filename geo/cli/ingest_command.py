@@ -1,0 +1,87 @@
+"""``python -m geo ingest FILE... [--store PATH] [--accept-partial] [--format text|json]``.
+
+Each file is validated against the store (and the files before it) and stored as
+one batch. A file with any rejected feature stores nothing unless
+``--accept-partial`` is given, which stores its valid features. Exit 0 when every
+file was stored, 2 when a file was refused (its features are not stored).
+``--format json`` prints the report object of the file (with ``stored``), or
+``{"files": [...]}`` when several files are given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from geo.cli.options import add_store_option
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``ingest`` command."""
+    parser = subparsers.add_parser(
+        "ingest",
+        help="validate incident files and store their features",
+        description="Validate GeoJSON, newline-delimited GeoJSON, CSV (latitude/longitude "
+        "columns), ACLED CSV exports or GeoPackage layers, print the report and store "
+        "each file as one batch. A file with any rejected feature stores nothing (exit 2) "
+        "unless --accept-partial. An explicit --store that does not exist is created empty.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="incident file(s)")
+    add_store_option(parser)
+    parser.add_argument(
+        "--accept-partial",
+        action="store_true",
+        help="store the valid features of a file even when others are rejected",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="report format on standard output (default: %(default)s)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate and store each file; print the reports; return the exit code."""
+    from geo.cli import EXIT_OK, EXIT_REJECTED
+    from geo.errors import ValidationError
+    from geo.ingest import validate_file
+    from geo.store import IncidentStore
+
+    store = IncidentStore(args.store, create=True) if args.store else IncidentStore()
+    reports, refused = [], 0
+    for name in args.files:
+        report = validate_file(name, existing=store)
+        stored = False
+        storable = report.accepted_count and not report.file_rejected
+        if storable and (not report.errors or args.accept_partial):
+            try:
+                store.add(report, accept_partial=args.accept_partial)
+                stored = True
+            except ValidationError as exc:  # ids stored meanwhile by another upload
+                report.problems.extend(exc.problems)
+        refused += not stored
+        reports.append((report, stored))
+        if args.format == "text":
+            print(report.to_text())
+            if not stored:
+                why = (
+                    "file rejected"
+                    if report.file_rejected
+                    else "nothing valid"
+                    if not report.accepted_count
+                    else "rejected features; fix them or use --accept-partial"
+                )
+                print(f"  nothing stored ({why})")
+    if args.format == "json":
+        out = []
+        for report, stored in reports:
+            item = report.to_dict()
+            item["stored"] = stored
+            out.append(item)
+        document = out[0] if len(out) == 1 else {"files": out}
+        json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+    return EXIT_REJECTED if refused else EXIT_OK
