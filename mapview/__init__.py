@@ -9,6 +9,6 @@ is served from ``static/vendor`` (:mod:`mapview.assets`).
 
 from __future__ import annotations
 
-from mapview.escaping import escape_frame, escape_text
+from mapview.escaping import escape_frame, escape_markdown, escape_text
 
-__all__ = ["escape_frame", "escape_text"]
+__all__ = ["escape_frame", "escape_markdown", "escape_text"]

@@ -19,8 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["escape_frame", "escape_text"]
+__all__ = ["escape_frame", "escape_markdown", "escape_text"]
 
+_MARKDOWN_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _JS_REFERENCES = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
 
 
@@ -49,6 +50,25 @@ def escape_text(s: object) -> str:
     if s is None or (isinstance(s, float) and math.isnan(s)) or s is pd.NA or s is pd.NaT:
         return ""
     return html.escape(str(s), quote=True).translate(_JS_REFERENCES)
+
+
+def escape_markdown(s: object) -> str:
+    """Return ``s`` as Markdown that shows the text literally.
+
+    Streamlit renders messages (``st.error``, ``st.caption``) as Markdown: user
+    text there could make a link, an image fetched from anywhere, or a coloured
+    directive. Every ASCII punctuation character is backslash-escaped, which
+    CommonMark shows as the character itself; newlines become spaces.
+
+    Parameters
+    ----------
+    s
+        Any value; ``None`` and NaN become an empty string.
+    """
+    if s is None or (isinstance(s, float) and math.isnan(s)) or s is pd.NA or s is pd.NaT:
+        return ""
+    text = " ".join(str(s).splitlines())
+    return "".join("\\" + c if c in _MARKDOWN_PUNCTUATION else c for c in text)
 
 
 def escape_frame(frame: pd.DataFrame, *, columns: Iterable[str] | None = None) -> pd.DataFrame:

@@ -1,0 +1,455 @@
+"""The analyst's app: map, filters, upload, ranked sectors and downloads.
+
+Run with ``python -m streamlit run app.py`` (``.streamlit/config.toml`` binds it
+to 127.0.0.1). Widgets live here; every computation is a ``geo`` call wrapped
+in ``st.cache_data`` with explicit arguments, so a change recomputes only what
+depends on it. Callbacks only set ``st.session_state``. Nothing is fetched from
+the network: the map's scripts come from ``static/vendor``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+import layers
+from geo import settings
+from geo.errors import BorderMonitorError
+from mapview import escape_frame, escape_markdown
+from mapview.builder import build_map, zoom_for_bounds
+
+logger = logging.getLogger(__name__)
+
+REFERENCE_LAYERS = ("border_candidates", "countries", "regions", "towns", "crossings")
+CRITERIA = tuple(settings.PRIORITY_WEIGHTS)
+UPLOAD_TYPES = ["geojson", "json", "csv", "gpkg"]
+
+
+# --- cached geo calls (explicit arguments only) --------------------------------------------
+
+
+@st.cache_data(show_spinner=False)
+def load_layers() -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
+    """Return the bundled reference layers that exist, and messages for those missing."""
+    found: dict[str, gpd.GeoDataFrame] = {}
+    missing = []
+    for name in ("border", *REFERENCE_LAYERS):
+        try:
+            found[name] = layers.load_layer(name)
+        except BorderMonitorError as exc:
+            missing.append(str(exc))
+    return found, missing
+
+
+def store_token(path: Path) -> tuple[Any, ...]:
+    """Return what identifies the store's content (changes when a batch is added or undone)."""
+    parts: list[Any] = [str(path)]
+    for suffix in ("", "-wal"):
+        p = Path(str(path) + suffix)
+        parts.append((p.stat().st_mtime_ns, p.stat().st_size) if p.exists() else None)
+    return tuple(parts)
+
+
+@st.cache_data(show_spinner="Reading the incident store…")
+def read_store(path: str, token: tuple[Any, ...]) -> gpd.GeoDataFrame:
+    """Return every stored incident (``token`` invalidates the cache after a change)."""
+    from geo.store import IncidentStore
+
+    return IncidentStore(path or None).read()
+
+
+@st.cache_data(show_spinner=False)
+def filter_store(
+    path: str,
+    token: tuple[Any, ...],
+    since: dt.date | None,
+    until: dt.date | None,
+    types: tuple[str, ...] | None,
+) -> gpd.GeoDataFrame:
+    """Return the stored incidents that pass the filters."""
+    from geo.selection import filter_incidents
+
+    return filter_incidents(read_store(path, token), since=since, until=until, types=types)
+
+
+@st.cache_data(show_spinner="Ranking the border sectors…", max_entries=16)
+def analyse(path: str, token: tuple[Any, ...], params: dict[str, Any]) -> Any:
+    """Return :func:`geo.analysis.run_analysis` on the stored incidents."""
+    from geo.analysis import AnalysisParameters, run_analysis
+
+    found, _ = load_layers()
+    empty = gpd.GeoDataFrame(geometry=[], crs=4326)
+    extra = {k: found.get(k, empty) for k in ("towns", "crossings", "countries")}
+    extra["candidates"] = found.get("border_candidates", empty)
+    return run_analysis(read_store(path, token), AnalysisParameters(**params), **extra)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def ranked_sectors(path: str, token: tuple[Any, ...], params: dict[str, Any]) -> gpd.GeoDataFrame:
+    """Return the ranked sectors with their zones (``geo.exports.sectors_frame``)."""
+    from geo.exports import sectors_frame
+
+    return sectors_frame(analyse(path, token, params))
+
+
+@st.cache_data(show_spinner="Validating the file…", max_entries=4)
+def validate_upload(data: bytes, filename: str, path: str, token: tuple[Any, ...]) -> Any:
+    """Return the validation report of an upload against the stored incidents."""
+    from geo.ingest import validate_file
+
+    return validate_file(data, filename=filename, existing=read_store(path, token))
+
+
+@st.cache_data(show_spinner="Preparing the file…", max_entries=16)
+def export_bytes(path: str, token: tuple[Any, ...], params: dict[str, Any], what: str) -> bytes:
+    """Return a download: ``sectors.csv|geojson|gpkg``, ``density.tif`` or ``report.pdf``."""
+    from geo import exports
+
+    result = analyse(path, token, params)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / what
+        if what.startswith("sectors."):
+            exports.export_sectors(result, out)
+        elif what == "density.tif":
+            exports.export_density(result, out)
+        elif what == "report.pdf":
+            from geo.report import write_pdf
+
+            write_pdf(result, read_store(path, token), out, inputs=None)
+        else:  # pragma: no cover - the app only asks for the above
+            raise ValueError(what)
+        return out.read_bytes()
+
+
+# --- callbacks: they only set session_state -----------------------------------------------
+
+
+def _next_upload() -> None:
+    """Forget the current upload (Cancel, or after a commit)."""
+    st.session_state.upload_round = st.session_state.get("upload_round", 0) + 1
+
+
+# --- page ---------------------------------------------------------------------------------
+
+
+def sidebar(all_types: list[str], dates: tuple[dt.date, dt.date] | None) -> dict[str, Any]:
+    """Draw the controls and return the filters and analysis parameters."""
+    sb = st.sidebar
+    sb.header("Filters")
+    date_range = None
+    if dates:
+        date_range = sb.date_input(
+            "Date range", value=dates, min_value=dates[0], max_value=dates[1], key="dates"
+        )
+    types = sb.multiselect("Incident types", all_types, default=all_types, key="types")
+    sb.header("Sectors")
+    sector_km = sb.slider("Sector length (km)", 1.0, 20.0, settings.SECTOR_KM, 0.5, key="sector_km")
+    corridor_km = sb.slider(
+        "Corridor half-width (km)", 1.0, 20.0, settings.CORRIDOR_KM, 0.5, key="corridor_km"
+    )
+    sb.header("Density")
+    bandwidth_km = sb.number_input(
+        "Kernel bandwidth (km, 0 = automatic)",
+        min_value=0.0,
+        max_value=settings.DENSITY_BANDWIDTH_MAX_M / 1000,
+        value=0.0,
+        step=0.5,
+        key="bandwidth_km",
+    )
+    half_life = sb.number_input(
+        "Recency half-life (days, 0 = no decay)",
+        min_value=0,
+        max_value=3650,
+        value=int(settings.HALF_LIFE_DAYS or 0),
+        step=30,
+        key="half_life_days",
+    )
+    sb.header("Criterion weights")
+    sb.caption("Normalised to sum to 1 before use.")
+    weights = {
+        c: sb.slider(c.replace("_", " "), 0.0, 1.0, float(w), 0.05, key=f"w_{c}")
+        for c, w in settings.PRIORITY_WEIGHTS.items()
+    }
+    since = until = None
+    if isinstance(date_range, tuple | list) and len(date_range) == 2:
+        since, until = date_range
+    chosen = tuple(types) if set(types) != set(all_types) else None
+    params = {
+        "since": since,
+        "until": until,
+        "types": chosen,
+        "sector_km": float(sector_km),
+        "corridor_km": float(corridor_km),
+        "weights": weights if sum(weights.values()) > 0 else None,
+        "bandwidth_m": float(bandwidth_km) * 1000 if bandwidth_km else None,
+        "half_life_days": float(half_life) if half_life else None,
+    }
+    return params
+
+
+def display_table(sectors: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Return the ranked-sector table shown to the analyst (an escaped display copy)."""
+    table = pd.DataFrame(
+        {
+            "rank": sectors["rank"].astype(int),
+            "sector": sectors["sector_id"].astype(str),
+            "chainage (km)": [
+                f"{a:.1f}–{b:.1f}"
+                for a, b in zip(
+                    sectors["chainage_start_km"], sectors["chainage_end_km"], strict=True
+                )
+            ],
+            "nearest town": sectors.get("nearest_town_name"),
+            "nearest crossing": sectors.get("nearest_crossing_name"),
+            "score": sectors["score"].astype(float),
+        }
+    )
+    for c in [c for c in sectors.columns if c.startswith("contrib_")]:
+        table[c.removeprefix("contrib_").replace("_", " ")] = sectors[c].astype(float)
+    table["P(top k)"] = sectors["p_top_k"].astype(float)
+    table["rank interval"] = [
+        f"{int(lo)}–{int(hi)}" if pd.notna(lo) and pd.notna(hi) else ""
+        for lo, hi in zip(sectors["rank_low"], sectors["rank_high"], strict=True)
+    ]
+    table["unstable"] = ["⚠ unstable" if bool(u) else "" for u in sectors["unstable"]]
+    return escape_frame(table)
+
+
+def show_map(map_args: dict[str, Any], view: tuple[list[float], int] | None) -> None:
+    """Draw the map (inside a fragment: map interactions never rerun the page)."""
+
+    @st.fragment
+    def _draw() -> None:
+        m = build_map(**map_args)
+        center, zoom = view if view else (None, None)
+        st_folium(
+            m,
+            key="map",
+            returned_objects=[],
+            height=settings.MAP_HEIGHT_PX,
+            use_container_width=True,
+            center=center,
+            zoom=zoom,
+        )
+
+    _draw()
+
+
+def upload_section(path: str, token: tuple[Any, ...]) -> None:
+    """Upload, validation report, commit or cancel, and undo of the last batch."""
+    from geo.store import IncidentStore
+
+    st.subheader("Add incidents")
+    st.caption(
+        "GeoJSON, CSV (longitude/latitude columns), ACLED CSV export or GeoPackage, up to "
+        f"{settings.MAX_UPLOAD_BYTES // 2**20} MB. Nothing is stored before you commit."
+    )
+    round_ = st.session_state.get("upload_round", 0)
+    uploaded = st.file_uploader("Incident file", type=UPLOAD_TYPES, key=f"upload_{round_}")
+    flash = st.session_state.pop("flash", None)
+    if flash:
+        st.success(flash)
+    if uploaded is not None:
+        report = validate_upload(uploaded.getvalue(), uploaded.name, path, token)
+        errors = [p for p in report.problems if p.severity == "error"]
+        warnings = [p for p in report.problems if p.severity != "error"]
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Accepted", report.accepted_count)
+        c2.metric("Rejected", report.rejected_count)
+        c3.metric("Warnings", len(warnings))
+        if report.file_rejected:
+            st.error(
+                "The file was rejected as a whole: "
+                + escape_markdown("; ".join(f"{p.reason} (fix: {p.fix})" for p in errors[:3]))
+            )
+        elif report.rejected_count:
+            st.error(f"{report.rejected_count} feature(s) rejected; the reasons are listed below.")
+        if report.problems:
+            problems = pd.DataFrame(
+                [
+                    {
+                        "severity": p.severity,
+                        "feature": "file" if p.index is None else p.index,
+                        "id": p.feature_id,
+                        "field": p.field,
+                        "value": p.value,
+                        "reason": p.reason,
+                        "fix": p.fix,
+                    }
+                    for p in report.problems
+                ]
+            )
+            problems["feature"] = problems["feature"].astype(str)
+            st.dataframe(escape_frame(problems), hide_index=True, key="problems")
+        if report.accepted_count:
+            preview = report.accepted[["id", "date", "type", "description", "source"]].head(200)
+            st.dataframe(escape_frame(pd.DataFrame(preview)), hide_index=True, key="preview")
+        b1, b2 = st.columns(2)
+        commit = b1.button(
+            f"Commit {report.accepted_count} valid incident(s)",
+            disabled=report.accepted_count == 0,
+            type="primary",
+            key="commit",
+        )
+        b2.button("Cancel", on_click=_next_upload, key="cancel")
+        if commit:
+            try:
+                batch = IncidentStore(path or None).add(report, accept_partial=True)
+            except BorderMonitorError as exc:
+                st.error(escape_markdown(exc))
+            else:
+                st.session_state.flash = (
+                    f"Stored {report.accepted_count} incident(s) as batch {escape_markdown(batch)}."
+                )
+                _next_upload()
+                st.rerun()
+    store = IncidentStore(path or None)
+    batches = store.batches()
+    live = batches[~batches["undone"]]
+    with st.expander(f"Stored batches ({len(live)})"):
+        st.dataframe(escape_frame(batches), hide_index=True, key="batches")
+    if len(live) and st.button("Undo the last batch", key="undo"):
+        removed = store.undo()
+        st.session_state.flash = f"Removed {removed} incident(s) of the last batch."
+        st.rerun()
+
+
+def downloads_section(path: str, token: tuple[Any, ...], params: dict[str, Any]) -> None:
+    """Download buttons for the sectors, the density surface and the report."""
+    st.subheader("Downloads")
+    cols = st.columns(3)
+    for col, (label, name, mime) in zip(
+        cols,
+        [
+            ("Sectors (CSV)", "sectors.csv", "text/csv"),
+            ("Sectors (GeoJSON)", "sectors.geojson", "application/geo+json"),
+            ("Sectors (GeoPackage)", "sectors.gpkg", "application/geopackage+sqlite3"),
+        ],
+        strict=True,
+    ):
+        col.download_button(
+            label,
+            data=export_bytes(path, token, params, name),
+            file_name=name,
+            mime=mime,
+            key=f"dl_{name}",
+        )
+    result = analyse(path, token, params)
+    if result.density is not None:
+        st.download_button(
+            "Density (GeoTIFF)",
+            data=export_bytes(path, token, params, "density.tif"),
+            file_name="density.tif",
+            mime="image/tiff",
+            key="dl_density",
+        )
+    else:
+        st.caption(escape_markdown(result.density_message or "No density surface."))
+    if st.button("Prepare the PDF report", key="make_report"):
+        st.session_state.report_for = (token, repr(params))
+    if st.session_state.get("report_for") == (token, repr(params)):
+        st.download_button(
+            "Report (PDF)",
+            data=export_bytes(path, token, params, "report.pdf"),
+            file_name="border-priority-report.pdf",
+            mime="application/pdf",
+            key="dl_report",
+        )
+
+
+def main() -> None:
+    """Draw the page."""
+    st.set_page_config(page_title="Lebanon–Syria border monitor", layout="wide")
+    st.title("Lebanon–Syria border monitor")
+    found, missing = load_layers()
+    for message in missing:
+        st.warning(escape_markdown(message))
+    store_path = settings.resolve_store_path()
+    try:
+        from geo.store import IncidentStore
+
+        store = IncidentStore(None)  # created and seeded with the bundled sample on first use
+    except BorderMonitorError as exc:
+        st.error(escape_markdown(exc))
+        st.stop()
+    path = str(store.path)
+    token = store_token(store.path)
+    incidents = read_store(path, token)
+    all_types = [t for t in settings.INCIDENT_TYPES if t in set(incidents["type"])]
+    dates = None
+    if len(incidents):
+        dates = (incidents["date"].min().date(), incidents["date"].max().date())
+    params = sidebar(all_types, dates)
+    shown = filter_store(path, token, params["since"], params["until"], params["types"])
+    st.caption(
+        f"{len(shown):,} of {len(incidents):,} stored incidents match the filters · store "
+        f"`{escape_markdown(store_path)}`"
+    )
+    tab_map, tab_upload, tab_downloads = st.tabs(["Map and ranking", "Upload", "Downloads"])
+    with tab_map:
+        try:
+            result = analyse(path, token, params)
+            sectors = ranked_sectors(path, token, params)
+        except BorderMonitorError as exc:
+            st.error(escape_markdown(exc))
+            result = sectors = None
+        if result is not None and not result.evidence_ok:
+            st.warning(escape_markdown(result.message))
+        elif result is not None:
+            st.info(escape_markdown(result.message))
+        table = display_table(sectors) if sectors is not None else None
+        selection = st.session_state.get("sector_table")
+        view = None
+        rows = getattr(getattr(selection, "selection", None), "rows", None) or []
+        if sectors is not None and rows:
+            view = zoom_for_bounds(tuple(sectors.geometry.iloc[rows[0]].bounds))
+        show_map(
+            {
+                "border": found.get("border"),
+                "layers": {k: v for k, v in found.items() if k in REFERENCE_LAYERS},
+                "incidents": shown,
+                "density": getattr(result, "density", None),
+                "sectors": sectors,
+                "hotspots": getattr(getattr(result, "hotspots", None), "cells", None),
+                "tile_url": settings.resolve_tile_url(),
+            },
+            view,
+        )
+        if result is not None and result.hotspots is None and result.hotspots_message:
+            st.caption(escape_markdown(result.hotspots_message))
+        if table is not None:
+            st.subheader("Ranked sectors")
+            st.caption("Select a row to zoom the map to that sector.")
+            contrib = [c for c in table.columns if c in {k.replace("_", " ") for k in CRITERIA}]
+            st.dataframe(
+                table,
+                hide_index=True,
+                on_select="rerun",
+                selection_mode="single-row",
+                key="sector_table",
+                column_config={
+                    c: st.column_config.ProgressColumn(
+                        c, min_value=0.0, max_value=1.0, format="%.3f"
+                    )
+                    for c in contrib
+                }
+                | {"score": st.column_config.NumberColumn(format="%.3f")},
+            )
+            for note in result.notes:
+                st.caption(escape_markdown(note))
+    with tab_upload:
+        upload_section(path, token)
+    with tab_downloads:
+        if result is not None:
+            downloads_section(path, token, params)
+
+
+main()
