@@ -140,6 +140,8 @@ def grid_for_bounds(bounds: tuple[float, float, float, float], *, cell_m: float)
     y0 = math.ceil(ymax / cell_m) * cell_m
     width = max(1, math.ceil((xmax - x0) / cell_m))
     height = max(1, math.ceil((y0 - ymin) / cell_m))
+    width += x0 + width * cell_m < xmax  # guard the rounding of the divisions
+    height += y0 - height * cell_m > ymin
     return Grid(x0=x0, y0=y0, cell_m=float(cell_m), width=int(width), height=int(height))
 
 
