@@ -64,6 +64,7 @@ import rasterio
 import rasterio.features
 import rasterio.windows
 import shapely
+from affine import Affine
 from shapely.ops import substring
 
 from geo import settings
@@ -537,10 +538,18 @@ def terrain_criteria(zones: gpd.GeoDataFrame, path: str | os.PathLike[str] | Non
         geoms = zones.to_crs(src.crs).geometry.to_numpy()
         left, bottom, right, top = shapely.total_bounds(geoms)
         window = rasterio.windows.from_bounds(left, bottom, right, top, src.transform)
-        window = window.round_offsets("floor").round_lengths("ceil")
-        window = window.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
+        col0, row0 = math.floor(window.col_off) - 1, math.floor(window.row_off) - 1
+        col1 = math.ceil(window.col_off + window.width) + 1
+        row1 = math.ceil(window.row_off + window.height) + 1
+        window = rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0).intersection(
+            rasterio.windows.Window(0, 0, src.width, src.height)
+        )
         data = src.read(1, window=window, masked=True).astype(float).filled(np.nan)
-        transform = src.window_transform(window)
+        t = src.transform  # rasterio's window_transform warns under affine 2.4
+        col, row = int(window.col_off), int(window.row_off)
+        transform = Affine(
+            t.a, t.b, t.c + t.a * col + t.b * row, t.d, t.e, t.f + t.d * col + t.e * row
+        )
         for row, geom in enumerate(geoms):
             for touched in (False, True):
                 mask = rasterio.features.geometry_mask(
