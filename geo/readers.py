@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -781,49 +782,55 @@ def read_geopackage(data: bytes, *, max_features: int, layer: str | None = None)
     layer
         The layer to read; by default the only one, else ``incidents``.
     """
-    import pyogrio
-    import shapely
-
     fd, tmp = tempfile.mkstemp(suffix=".gpkg")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        try:
-            layers = [str(name) for name, _ in pyogrio.list_layers(tmp)]
-        except Exception as exc:  # GDAL raises several error types on a corrupt file
-            raise file_error(
-                "file",
-                shorten(str(exc)),
-                "not a readable GeoPackage",
-                "export the layer again as GeoPackage, or as GeoJSON",
-            ) from None
-        if layer is None:
-            if len(layers) == 1:
-                layer = layers[0]
-            elif "incidents" in layers:
-                layer = "incidents"
-            else:
-                raise file_error(
-                    "layer",
-                    ", ".join(layers) or "(none)",
-                    "the GeoPackage has no single incident layer",
-                    "keep one layer in the file, or name the incident layer 'incidents'",
-                )
-        try:
-            info = pyogrio.read_info(tmp, layer=layer)
-            _check_count(int(info.get("features") or 0), max_features)
-            gdf = pyogrio.read_dataframe(tmp, layer=layer)
-        except ValidationError:
-            raise
-        except Exception as exc:
-            raise file_error(
-                "layer",
-                layer,
-                f"the layer cannot be read: {shorten(str(exc))}",
-                "export the layer again as GeoPackage, or as GeoJSON",
-            ) from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # GDAL's notes on odd files: our error says it
+            return _read_geopackage_file(tmp, max_features=max_features, layer=layer)
     finally:
         os.unlink(tmp)
+
+
+def _read_geopackage_file(tmp: str, *, max_features: int, layer: str | None) -> RawFeatures:
+    import pyogrio
+    import shapely
+
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(tmp)]
+    except Exception as exc:  # GDAL raises several error types on a corrupt file
+        raise file_error(
+            "file",
+            shorten(str(exc)),
+            "not a readable GeoPackage",
+            "export the layer again as GeoPackage, or as GeoJSON",
+        ) from None
+    if layer is None:
+        if len(layers) == 1:
+            layer = layers[0]
+        elif "incidents" in layers:
+            layer = "incidents"
+        else:
+            raise file_error(
+                "layer",
+                ", ".join(layers) or "(none)",
+                "the GeoPackage has no single incident layer",
+                "keep one layer in the file, or name the incident layer 'incidents'",
+            )
+    try:
+        info = pyogrio.read_info(tmp, layer=layer)
+        _check_count(int(info.get("features") or 0), max_features)
+        gdf = pyogrio.read_dataframe(tmp, layer=layer)
+    except ValidationError:
+        raise
+    except Exception as exc:
+        raise file_error(
+            "layer",
+            layer,
+            f"the layer cannot be read: {shorten(str(exc))}",
+            "export the layer again as GeoPackage, or as GeoJSON",
+        ) from None
     _check_count(len(gdf), max_features)
     warnings: list[FeatureProblem] = []
     if gdf.crs is not None and not gdf.crs.equals(settings.GEOGRAPHIC_CRS, ignore_axis_order=True):

@@ -350,7 +350,8 @@ def _check_text(raw: RawFeatures, c: _Collector, name: str) -> pd.Series:
 def _check_coordinates(raw: RawFeatures, c: _Collector) -> np.ndarray:
     """Return True where the coordinates are usable."""
     lon, lat = raw.lon, raw.lat
-    already = c.rejected.copy()
+    already = np.zeros(len(lon), dtype=bool)  # the reader already said what is wrong
+    already[[p.index for p in raw.problems if p.index is not None]] = True
     finite = np.isfinite(lon) & np.isfinite(lat)
     with np.errstate(invalid="ignore"):
         projected = (
