@@ -537,6 +537,7 @@ def run_analysis(
         "crossings": raw["crossing_distance_km"].isna().all(),
         "line_uncertainty": raw["line_uncertainty_mean_m"].isna().all(),
         "terrain": raw["relief_m"].isna().all(),
+        "exposure": towns is None or towns.empty,
     }
     for name, missing in unmeasured.items():
         if missing and used[name] > 0:
@@ -545,6 +546,7 @@ def run_analysis(
                 "crossings": "no official crossing in the crossings layer",
                 "line_uncertainty": "no candidate border line reaches any sector",
                 "terrain": "no elevation data covers the sectors",
+                "exposure": "the towns layer is empty",
             }[name]
             notes.append(f"criterion {name} left out of the score ({reason})")
             used[name] = 0.0

@@ -32,11 +32,12 @@ unit given, and says which way points to priority:
     Towns within the zone (count). Their known population is reported beside
     it (the hand-curated towns have none). Higher is more urgent.
 ``line_uncertainty``
-    Mean distance (m) of the independent border lines (``border_candidates``)
-    from the reference line in the sector, sampled every 100 m along each
-    candidate; the maximum is reported beside it. Where sources disagree,
-    demarcation is most needed. Higher is more urgent. Missing (no candidate
-    covers the sector) counts as no disagreement.
+    Mean distance (m) of the independent border lines (``border_candidates``,
+    except the reference line itself) from the reference line in the sector,
+    sampled every 100 m along each candidate; the maximum is reported beside
+    it. Where sources disagree, demarcation is most needed. Higher is more
+    urgent. Missing (no candidate covers the sector) counts as no
+    disagreement.
 ``terrain``
     Relief (m): highest minus lowest elevation in the zone, from the bundled
     coarse DEM (about 9 km cells) or an analyst's GeoTIFF; the mean elevation
@@ -65,11 +66,10 @@ import rasterio.features
 import rasterio.windows
 import shapely
 from affine import Affine
-from shapely.ops import substring
 
 from geo import settings
 from geo.errors import ConfigurationError, LayerError
-from geo.sectors import BorderReference, locate_xy, project_xy, sector_bounds_m
+from geo.sectors import BorderReference, line_piece, locate_xy, project_xy, sector_bounds_m
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +138,10 @@ TYPE_COUNTS: dict[str, tuple[str, ...]] = {
     "smuggling": ("smuggling",),
     "arrests": ("arrest",),
 }
+
+#: A candidate line everywhere this close (m) to the reference line is the reference
+#: itself (the layer lists the reference's source too) and is not counted.
+SAME_LINE_M = 1.0
 
 #: Text of the unofficial-crossings criterion when no layer gives any.
 UNOFFICIAL_CROSSINGS_NOTE = (
@@ -308,7 +312,7 @@ def hotspot_share(zones: gpd.GeoDataFrame, cells: gpd.GeoDataFrame | None) -> pd
 
 def _line_pieces(ref: BorderReference, bounds: np.ndarray) -> np.ndarray:
     return np.array(
-        [substring(ref.line, bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)],
+        [line_piece(ref, bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)],
         dtype=object,
     )
 
@@ -440,7 +444,9 @@ def line_uncertainty(
 ) -> pd.DataFrame:
     """Return per sector how far the candidate lines stand from the reference line.
 
-    Each candidate line is sampled every ``sample_m`` metres; each sample is
+    Each candidate line is sampled every ``sample_m`` metres (a candidate
+    within :data:`SAME_LINE_M` of the reference everywhere is the reference
+    itself and is skipped); each sample is
     located on the reference line (samples whose nearest point is an end of
     the reference line are dropped, so a candidate that runs past an end does
     not count there) and its distance is assigned to the sector it faces.
@@ -482,6 +488,9 @@ def line_uncertainty(
         if not len(xy):
             continue
         loc = locate_xy(xy[:, 0], xy[:, 1], ref, sector_km=sector_km, corridor_km=1e9)
+        if np.abs(loc.offset_m).max() < SAME_LINE_M:
+            logger.info("a border candidate is the reference line itself; not counted")
+            continue
         keep = (loc.chainage_m > 1.0) & (loc.chainage_m < ref.length_m - 1.0)
         s = loc.sector[keep] - 1
         d = np.abs(loc.offset_m[keep])

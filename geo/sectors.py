@@ -353,6 +353,22 @@ def locate_incidents(
     )
 
 
+def interpolate_xy(ref: BorderReference, chainage_m: np.ndarray) -> np.ndarray:
+    """Return the points of the line at the given chainages (metres), shape ``(n, 2)``."""
+    at = np.clip(np.asarray(chainage_m, dtype=float), 0.0, ref.length_m)
+    return np.column_stack(
+        [np.interp(at, ref.chainage_m, ref.points[:, 0]),
+         np.interp(at, ref.chainage_m, ref.points[:, 1])]
+    )  # fmt: skip
+
+
+def line_piece(ref: BorderReference, start_m: float, end_m: float) -> LineString:
+    """Return the stretch of the line between two chainages (metres)."""
+    inner = (ref.chainage_m > start_m) & (ref.chainage_m < end_m)
+    ends = interpolate_xy(ref, np.array([start_m, end_m]))
+    return LineString(np.vstack([ends[:1], ref.points[inner], ends[1:]]))
+
+
 def _check_km(name: str, value: float) -> None:
     if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
         raise ConfigurationError(f"{name}={value!r} must be a positive number of kilometres")
@@ -388,7 +404,7 @@ def _zones_cached(ref: BorderReference, sector_km: float, corridor_km: float) ->
         a, b = bounds[sid - 1], bounds[sid]
         n = max(1, math.ceil((b - a) / spacing - 1e-9))
         at = a + (np.arange(n) + 0.5) * (b - a) / n
-        seeds.append(shapely.get_coordinates(shapely.line_interpolate_point(ref.line, at)))
+        seeds.append(interpolate_xy(ref, at))
         labels.append(np.full(n, sid))
     label = np.concatenate(labels)
     cells = shapely.get_parts(
