@@ -103,7 +103,8 @@ def ranked_table(result: Any) -> pd.DataFrame:
                 continue
             else:
                 _flatten(key, value, row)
-        rows.append(row)
+        # An empty text is no value: write it as null so that every format agrees.
+        rows.append({k: (None if v == "" else v) for k, v in row.items()})
     table = pd.DataFrame(rows)
     leading = [c for c in LEADING_COLUMNS if c in table.columns]
     near = sorted(c for c in table.columns if c.startswith("nearest_"))

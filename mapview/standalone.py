@@ -196,7 +196,7 @@ def render_standalone_html(folium_map: Any, *, vendor_dir: Path = VENDOR_DIR) ->
     document = inline_assets(folium_map.get_root().render(), vendor_dir=vendor_dir)
     policy = (
         f'<meta http-equiv="Content-Security-Policy" '
-        f'content="{html.escape(_csp(_tile_origins(folium_map)))}">'
+        f'content="{html.escape(_csp(_tile_origins(folium_map)), quote=False)}">'
     )
     document, count = re.subn(r"<head>", "<head>\n    " + policy, document, count=1)
     if not count:
