@@ -172,7 +172,9 @@ class DensitySurface:
             "n_incidents": str(int(self.n_incidents)),
             "outside_weight": repr(float(self.outside_weight)),
             "precision_classes_m": ",".join(repr(float(p)) for p in self.precision_classes_m),
-            "half_life_days": "" if self.half_life_days is None else repr(self.half_life_days),
+            "half_life_days": (
+                "" if self.half_life_days is None else repr(float(self.half_life_days))
+            ),
             "software": "border-monitor geo.density",
         }
         tags.update(self.extra_tags)
@@ -196,6 +198,12 @@ class DensitySurface:
         import rasterio.shutil
         from rasterio.io import MemoryFile
 
+        folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+        if not os.path.isdir(folder):
+            raise ConfigurationError(
+                f"cannot write the density GeoTIFF {os.fspath(path)!r}: folder {folder!r} "
+                "does not exist; create it first"
+            )
         values = np.asarray(self.values, dtype=np.float32)
         profile = {
             "driver": "GTiff",
@@ -225,7 +233,7 @@ class DensitySurface:
                         OVERVIEW_RESAMPLING="AVERAGE",
                         BIGTIFF="IF_SAFER",
                     )
-        except rasterio.errors.RasterioIOError as exc:
+        except (rasterio.errors.RasterioError, OSError) as exc:
             raise ConfigurationError(
                 f"cannot write the density GeoTIFF {os.fspath(path)!r}: {exc}; "
                 "check that the folder exists and is writable"

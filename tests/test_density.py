@@ -1,0 +1,277 @@
+"""Density surface: known answers against the exact kernel sum, mass, peaks, COG (issue 4)."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+from pyproj import Transformer
+from scipy import stats
+
+from geo import settings
+from geo.density import (
+    QUARTIC_RADIUS_PER_SIGMA,
+    bin_points,
+    compute_density,
+    estimate_bandwidth,
+    estimate_density,
+    evaluate_exact_density,
+    read_geotiff,
+)
+from geo.errors import ConfigurationError, InsufficientDataError
+from geo.grid import Grid
+
+#: A 40 km × 40 km grid of 250 m cells (160 × 160) in the metric CRS, near Hermel.
+GRID = Grid(x0=500_000.0, y0=60_000.0, cell_m=250.0, width=160, height=160)
+CENTRE = (520_000.0, 40_000.0)
+TO_GEO = Transformer.from_crs(settings.METRIC_CRS, 4326, always_xy=True)
+
+
+def rel_l2(a, b):
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+@pytest.fixture
+def cloud():
+    """300 weighted points in two clusters, well inside GRID (fixed seed)."""
+    rng = np.random.default_rng(42)
+    x = np.r_[rng.normal(514_000, 2_500, 200), rng.normal(526_000, 3_500, 100)]
+    y = np.r_[rng.normal(44_000, 2_000, 200), rng.normal(35_000, 3_000, 100)]
+    w = rng.uniform(0.5, 3.0, 300)
+    return x, y, w
+
+
+def incidents_at(x, y, **columns) -> gpd.GeoDataFrame:
+    lon, lat = TO_GEO.transform(np.asarray(x, float), np.asarray(y, float))
+    data = {"type": ["seizure"] * len(lon)}
+    data.update(columns)
+    return gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(lon, lat), crs=4326)
+
+
+def test_exact_reference_equals_scipy_multivariate_normal(cloud):
+    # the reference itself checked against an independent library
+    x, y, w = cloud
+    px, py = np.array([515_000.0, 520_000.0]), np.array([43_000.0, 38_000.0])
+    ours = evaluate_exact_density(x, y, w, px, py, bandwidth_m=1_500)
+    theirs = [
+        sum(
+            wi * stats.multivariate_normal(mean=(xi, yi), cov=1_500**2).pdf((qx, qy))
+            for xi, yi, wi in zip(x, y, w, strict=True)
+        )
+        * 1e6
+        for qx, qy in zip(px, py, strict=True)
+    ]
+    assert_allclose(ours, theirs, rtol=1e-10)
+
+
+@pytest.mark.parametrize(("kernel", "bandwidth_m"), [("gaussian", 1_500.0), ("quartic", 4_000.0)])
+def test_binned_density_matches_the_exact_sum_within_1_percent(cloud, kernel, bandwidth_m):
+    x, y, w = cloud
+    values, outside, _ = estimate_density(x, y, w, GRID, bandwidth_m=bandwidth_m, kernel=kernel)
+    cx, cy = GRID.cell_centres()
+    exact = evaluate_exact_density(x, y, w, cx, cy, bandwidth_m=bandwidth_m, kernel=kernel)
+    assert outside == 0
+    assert rel_l2(values, exact) < 0.01
+
+
+def test_precision_widened_density_matches_the_exact_widened_sum(cloud):
+    x, y, w = cloud
+    precision = np.random.default_rng(1).choice([100.0, 2_000.0, 8_000.0], size=x.size)
+    values, _, classes = estimate_density(x, y, w, GRID, bandwidth_m=1_500, precision_m=precision)
+    cx, cy = GRID.cell_centres()
+    exact = evaluate_exact_density(x, y, w, cx, cy, bandwidth_m=1_500, precision_m=precision)
+    assert classes == (100.0, 2_000.0, 8_000.0)
+    assert rel_l2(values, exact) < 0.01
+
+
+@pytest.mark.parametrize("kernel", ["gaussian", "quartic"])
+def test_mass_equals_the_weighted_count_when_the_grid_covers_the_data(cloud, kernel):
+    x, y, w = cloud
+    wide = Grid(x0=480_000.0, y0=80_000.0, cell_m=250.0, width=320, height=320)
+    values, _, _ = estimate_density(x, y, w, wide, bandwidth_m=2_000, kernel=kernel)
+    assert values.sum() * wide.cell_area_km2 == pytest.approx(w.sum(), rel=1e-6)
+    # on a grid that cuts the kernels' tails, the mass lost is the tails' (small, not zero)
+    values, _, _ = estimate_density(x, y, w, GRID, bandwidth_m=2_000, kernel=kernel)
+    assert 0.99 * w.sum() < values.sum() * GRID.cell_area_km2 <= w.sum()
+
+
+@pytest.mark.parametrize(
+    ("kernel", "bandwidth_m", "height"),
+    [
+        ("gaussian", 2_000.0, 1e6 / (2 * math.pi * 2_000.0**2)),
+        ("quartic", 4_000.0, 1e6 * 3 / (math.pi * 4_000.0**2)),
+    ],
+)
+def test_single_point_peaks_at_its_cell_with_the_kernel_height(kernel, bandwidth_m, height):
+    cx, cy = GRID.cell_centres()
+    row, col = 70, 90
+    values, _, _ = estimate_density(
+        [cx[row, col]], [cy[row, col]], [1.0], GRID, bandwidth_m=bandwidth_m, kernel=kernel
+    )
+    assert np.unravel_index(np.argmax(values), values.shape) == (row, col)
+    assert values[row, col] == pytest.approx(height, rel=0.01)
+
+
+def test_a_30_km_incident_makes_a_lower_wider_peak_with_the_same_mass():
+    grid = Grid(x0=400_000.0, y0=150_000.0, cell_m=500.0, width=400, height=400)
+    gdf = incidents_at([500_000.0], [50_000.0])
+    sharp = compute_density(gdf.assign(location_precision_m=250.0), grid=grid, bandwidth_m=2_000)
+    vague = compute_density(gdf.assign(location_precision_m=30_000.0), grid=grid, bandwidth_m=2_000)
+    assert vague.values.max() < sharp.values.max() / 10
+    # Gaussian of variance h² + (R/2)²: its peak is known
+    assert vague.values.max() == pytest.approx(
+        1e6 / (2 * math.pi * (2_000.0**2 + 15_000.0**2)), rel=0.01
+    )
+    half_max_area = [(s.values >= s.values.max() / 2).sum() for s in (sharp, vague)]
+    assert half_max_area[1] > 20 * half_max_area[0]
+    assert vague.mass == pytest.approx(sharp.mass, rel=1e-3)
+    assert sharp.mass == pytest.approx(1.0, rel=1e-3)
+
+
+def test_missing_precision_counts_as_the_default():
+    grid = Grid(x0=450_000.0, y0=100_000.0, cell_m=500.0, width=200, height=200)
+    gdf = incidents_at([500_000.0], [50_000.0])
+    missing = compute_density(gdf.assign(location_precision_m=np.nan), grid=grid, bandwidth_m=2e3)
+    default = compute_density(
+        gdf.assign(location_precision_m=settings.DEFAULT_LOCATION_PRECISION_M),
+        grid=grid,
+        bandwidth_m=2e3,
+    )
+    assert_allclose(missing.values, default.values)
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(
+    points=st.lists(
+        st.tuples(st.floats(0, 159.9), st.floats(0, 159.9), st.floats(0.01, 100)),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_linear_binning_keeps_mass_and_centre_of_mass(points):
+    cols, rows, w = (np.array(v) for v in zip(*points, strict=True))
+    x = GRID.x0 + cols * GRID.cell_m
+    y = GRID.y0 - rows * GRID.cell_m
+    binned, outside = bin_points(x, y, w, GRID)
+    assert outside == 0
+    assert binned.sum() == pytest.approx(w.sum(), rel=1e-9)
+    assert binned.min() >= 0
+    cx, cy = GRID.cell_centres()
+    inner = (cols >= 0.5) & (cols <= 159.5) & (rows >= 0.5) & (rows <= 159.5)
+    if inner.all():  # away from the edge cells the centre of mass is exact
+        assert (binned * cx).sum() / w.sum() == pytest.approx((w * x).sum() / w.sum(), abs=1e-6)
+        assert (binned * cy).sum() / w.sum() == pytest.approx((w * y).sum() / w.sum(), abs=1e-6)
+
+
+def test_points_off_the_grid_are_counted_out():
+    values, outside, _ = estimate_density(
+        [520_000.0, 700_000.0], [40_000.0, 40_000.0], [1.0, 2.5], GRID, bandwidth_m=1_000
+    )
+    assert outside == 2.5
+    assert values.sum() * GRID.cell_area_km2 == pytest.approx(1.0, rel=1e-6)
+
+
+def test_bandwidth_rule_is_silverman_on_the_projected_points():
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 20_000, 500)
+    y = rng.normal(0, 10_000, 500)
+    sx, sy = x.std(), y.std()  # normal data: the standard deviation is the smaller spread
+    expected = math.sqrt((sx**2 + sy**2) / 2) * 500 ** (-1 / 6)
+    assert estimate_bandwidth(x, y) == pytest.approx(expected, rel=0.02)
+    # scaling the weights changes nothing; clamps at both ends
+    assert estimate_bandwidth(x, y, weights=np.full(500, 7.0)) == pytest.approx(expected, rel=0.02)
+    assert estimate_bandwidth(x / 100, y / 100) == settings.DENSITY_BANDWIDTH_MIN_M
+    assert estimate_bandwidth(x * 10, y * 10) == settings.DENSITY_BANDWIDTH_MAX_M
+    assert estimate_bandwidth([0.0], [0.0]) == settings.DENSITY_BANDWIDTH_MAX_M
+
+
+def test_bandwidth_rule_resists_a_far_outlier():
+    rng = np.random.default_rng(4)
+    x = np.r_[rng.normal(0, 5_000, 99), 300_000.0]
+    y = np.r_[rng.normal(0, 5_000, 99), 0.0]
+    h = estimate_bandwidth(x, y)
+    assert h < 1.2 * 5_000 * 100 ** (-1 / 6)
+
+
+def test_compute_density_defaults_from_incidents(cloud):
+    x, y, _ = cloud
+    gdf = incidents_at(x, y, type=["clash"] * 150 + ["crossing"] * 150)
+    surface = compute_density(gdf, grid=GRID)
+    assert surface.bandwidth_rule == "silverman"
+    assert surface.total_weight == pytest.approx(150 * 1.5 + 150 * 0.5)
+    assert surface.units == settings.DENSITY_UNITS == "weighted incidents per km²"
+    assert surface.values.dtype == np.float32 and surface.values.shape == GRID.shape
+    assert surface.transform == GRID.transform and surface.crs.equals(settings.METRIC_CRS)
+    quartic = compute_density(gdf, grid=GRID, kernel="quartic")
+    assert quartic.bandwidth_m == pytest.approx(surface.bandwidth_m * QUARTIC_RADIUS_PER_SIGMA)
+    assert quartic.mass == pytest.approx(surface.mass, rel=1e-3)
+
+
+def test_recency_applies_only_when_asked():
+    x = [510_000.0, 530_000.0]
+    gdf = incidents_at(x, [40_000.0, 40_000.0], date=pd.to_datetime(["2025-01-01", "2025-07-01"]))
+    flat = compute_density(gdf, grid=GRID, bandwidth_m=2_000)
+    decayed = compute_density(gdf, grid=GRID, bandwidth_m=2_000, half_life_days=181)
+    assert flat.total_weight == 2.0
+    assert decayed.total_weight == pytest.approx(1.5)
+
+
+def test_refusals_name_the_value_and_the_fix(cloud):
+    x, y, w = cloud
+    with pytest.raises(ConfigurationError, match=r"bandwidth 100\.0 m is smaller than the 250 m"):
+        estimate_density(x, y, w, GRID, bandwidth_m=100.0)
+    with pytest.raises(ConfigurationError, match="kernel='epanechnikov' is unknown"):
+        compute_density(incidents_at(x, y), grid=GRID, kernel="epanechnikov")
+    with pytest.raises(InsufficientDataError, match="no incidents"):
+        compute_density(incidents_at([], []), grid=GRID)
+    with pytest.raises(InsufficientDataError, match="all weigh zero"):
+        compute_density(incidents_at(x, y), grid=GRID, type_weights={"seizure": 0})
+
+
+def test_cog_reads_back_identically(tmp_path):
+    # 600 × 700 cells so that the COG has an overview level
+    grid = Grid(x0=420_000.0, y0=120_000.0, cell_m=250.0, width=600, height=700)
+    rng = np.random.default_rng(5)
+    gdf = incidents_at(
+        rng.uniform(450_000, 550_000, 40),
+        rng.uniform(20_000, 100_000, 40),
+        location_precision_m=rng.choice([500.0, 10_000.0], 40),
+        date=pd.Timestamp("2025-06-01") - pd.to_timedelta(rng.integers(0, 200, 40), unit="D"),
+    )
+    surface = compute_density(gdf, grid=grid, half_life_days=30)
+    path = tmp_path / "density.tif"
+    surface.to_geotiff(path)
+    back = read_geotiff(path)
+    assert np.array_equal(back.values, surface.values)
+    assert back.transform == surface.transform
+    assert back.crs.equals(settings.METRIC_CRS)
+    assert back.tags() == surface.tags()
+    assert back.bandwidth_m == surface.bandwidth_m and back.kernel == surface.kernel
+    assert back.total_weight == surface.total_weight
+    assert back.precision_classes_m == (500.0, 10_000.0)
+    with rasterio.open(path) as src:
+        assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        assert src.profile["tiled"] and src.profile["blockxsize"] == 512
+        assert src.overviews(1) == [2]
+        assert src.nodata == -9999.0
+        assert src.units == ("weighted incidents per km²",)
+        # averaged overview keeps the mean density
+        overview = src.read(1, out_shape=(350, 300))
+        assert overview.mean() == pytest.approx(surface.values.mean(), rel=1e-3)
+
+
+def test_cog_write_to_a_missing_folder_says_so(tmp_path, cloud):
+    x, y, _ = cloud
+    surface = compute_density(incidents_at(x, y), grid=GRID)
+    with pytest.raises(
+        ConfigurationError, match=r"cannot write the density GeoTIFF.*does not exist"
+    ):
+        surface.to_geotiff(tmp_path / "no" / "such" / "d.tif")
