@@ -652,6 +652,103 @@ def build_crossings() -> LayerBuild:
     )
 
 
+#: Area of the terrain clip (lon/lat degrees): the border with more than 50 km around it.
+TERRAIN_BBOX = (34.75, 32.75, 37.5, 35.25)
+#: pvlib's global grid: 5 arc-minutes, origin at 180°W 90°N, 28 m steps from -450 m.
+PVLIB_CELL_DEG = 1.0 / 12.0
+PVLIB_STEP_M = 28
+PVLIB_OFFSET_M = -450
+PVLIB_NODATA = 255
+TERRAIN_NODATA = -32768
+
+
+def build_terrain(out: Path) -> dict[str, Any]:
+    """Write ``terrain.tif``: the pvlib altitude grid clipped to the border region.
+
+    Parameters
+    ----------
+    out
+        Output folder (``data/``).
+
+    Returns
+    -------
+    dict
+        The provenance record.
+    """
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    sources._require("pvlib", "pvlib")
+    sources._require("h5py", "h5py (a pvlib dependency)")
+    import h5py
+    import pvlib
+
+    h5_path = Path(pvlib.__file__).parent / "data" / "Altitude.h5"
+    west, south, east, north = TERRAIN_BBOX
+    col0 = round((west + 180.0) / PVLIB_CELL_DEG)
+    col1 = round((east + 180.0) / PVLIB_CELL_DEG)
+    row0 = round((90.0 - north) / PVLIB_CELL_DEG)
+    row1 = round((90.0 - south) / PVLIB_CELL_DEG)
+    with h5py.File(h5_path, "r") as h5:
+        raw = np.asarray(h5["Altitude"][row0:row1, col0:col1])
+    values = raw.astype(np.int16) * PVLIB_STEP_M + PVLIB_OFFSET_M
+    values[raw == PVLIB_NODATA] = TERRAIN_NODATA
+    transform = Affine(
+        PVLIB_CELL_DEG,
+        0.0,
+        -180.0 + col0 * PVLIB_CELL_DEG,
+        0.0,
+        -PVLIB_CELL_DEG,
+        90.0 - row0 * PVLIB_CELL_DEG,
+    )
+    path = out / "terrain.tif"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profile = {
+        "driver": "GTiff",
+        "height": values.shape[0],
+        "width": values.shape[1],
+        "count": 1,
+        "dtype": "int16",
+        "crs": "EPSG:4326",
+        "transform": transform,
+        "nodata": TERRAIN_NODATA,
+        "compress": "deflate",
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(values, 1)
+        dst.update_tags(
+            source="pvlib Altitude.h5",
+            pvlib_version=sources.package_version("pvlib"),
+            units="metres above sea level",
+            vertical_step_m=str(PVLIB_STEP_M),
+            cell="5 arc-minutes (about 7.7 km east-west by 9.3 km north-south at 34°N)",
+        )
+        dst.update_tags(1, units="m")
+    logger.info("wrote %s (%d x %d cells)", path, values.shape[1], values.shape[0])
+    valid = values[values != TERRAIN_NODATA]
+    return {
+        "file": "terrain.tif",
+        "source": "pvlib Altitude.h5 (low-resolution global altitude map)",
+        "package": "pvlib",
+        "version": sources.package_version("pvlib"),
+        "licence": "BSD-3-Clause (pvlib)",
+        "retrieved": RETRIEVED,
+        "steps": [
+            f"read rows {row0}:{row1}, columns {col0}:{col1} of the 2160 x 4320 grid "
+            "(5 arc-minute cells, origin 180°W 90°N)",
+            f"decode: value * {PVLIB_STEP_M} + ({PVLIB_OFFSET_M}) metres; "
+            f"{PVLIB_NODATA} -> nodata {TERRAIN_NODATA}",
+            f"write a deflate-compressed int16 GeoTIFF in EPSG:4326 covering {TERRAIN_BBOX}",
+        ],
+        "precision": "coarse: cells of 5 arc-minutes (about 7.7 x 9.3 km), elevations in 28 m "
+        "steps, errors of 100 m and more (pvlib's own warning); fit for mean elevation per "
+        "sector, not for slope or line of sight",
+        "shape": [int(values.shape[0]), int(values.shape[1])],
+        "elevation_range_m": [int(valid.min()), int(valid.max())],
+    }
+
+
 #: Builders by layer name, in build order.
 BUILDERS: dict[str, Callable[[], LayerBuild]] = {
     "border": build_border,
@@ -661,6 +758,52 @@ BUILDERS: dict[str, Callable[[], LayerBuild]] = {
     "towns": build_towns,
     "crossings": build_crossings,
 }
+
+
+def copy_incidents(out: Path) -> dict[str, Any]:
+    """Copy the shared sample incidents in, byte for byte, as ``sample_incidents.geojson``.
+
+    Parameters
+    ----------
+    out
+        Output folder (``data/``).
+
+    Returns
+    -------
+    dict
+        The provenance record.
+    """
+    import hashlib
+
+    src = sources.SHARED_DIR / "data" / "sample_incidents.geojson"
+    if not src.is_file():
+        raise LayerError(f"incidents: {src} is missing; it comes with ../shared")
+    data = src.read_bytes()
+    dst = out / "sample_incidents.geojson"
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_bytes(data)
+    count = len(json.loads(data)["features"])
+    return {
+        "file": "sample_incidents.geojson",
+        "source": "../shared/data/sample_incidents.geojson: events from public reporting of "
+        "2025, each feature citing its source",
+        "package": "none (project material)",
+        "version": f"sha256 {hashlib.sha256(data).hexdigest()}",
+        "licence": "facts from public reporting, cited per feature",
+        "retrieved": RETRIEVED,
+        "steps": ["copied byte for byte; not duplicated under data/layers/"],
+        "precision": "per feature (location_precision_m)",
+        "features": count,
+    }
+
+
+#: Layers written as files other than GeoJSON layers: name to a writer returning provenance.
+RASTER_LAYERS: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "terrain": build_terrain,
+    "incidents": copy_incidents,
+}
+#: Everything the build makes, in order.
+ALL_LAYERS = (*BUILDERS, *RASTER_LAYERS)
 
 
 def write_layer(build: LayerBuild, out: Path) -> Path:
@@ -706,12 +849,16 @@ def build_layers(names: Sequence[str], *, out: Path = DEFAULT_OUT) -> dict[str, 
     dict
         Layer name to written path.
     """
-    unknown = [n for n in names if n not in BUILDERS]
+    unknown = [n for n in names if n not in BUILDERS and n not in RASTER_LAYERS]
     if unknown:
         raise LayerError(f"unknown layer(s) {unknown}; buildable layers: {', '.join(BUILDERS)}")
     written, records = {}, {}
     for name in names:
         logger.info("building %s", name)
+        if name in RASTER_LAYERS:
+            records[name] = RASTER_LAYERS[name](out)
+            written[name] = out / records[name]["file"]
+            continue
         build = BUILDERS[name]()
         written[name] = write_layer(build, out)
         records[name] = {"file": f"layers/{name}.geojson", **build.provenance}
@@ -726,8 +873,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--layers",
-        default=",".join(BUILDERS),
-        help=f"comma-separated layers to build (default: all: {','.join(BUILDERS)})",
+        default=",".join(ALL_LAYERS),
+        help=f"comma-separated layers to build (default: all: {','.join(ALL_LAYERS)})",
     )
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help="output folder (default: data/)"
