@@ -212,6 +212,8 @@ BORDER_DISTRICTS = {
     "West Bekaa": "Bekaa",
     "Rachaya": "Bekaa",
 }
+#: A region runs along the border where its edge is within this distance of the line (m).
+REGION_BORDER_TOLERANCE_M = 1_000.0
 #: Syrian governorates along the border (Natural Earth admin-1 names).
 SYRIAN_GOVERNORATES = ("Homs", "Rif Dimashq", "Tartus")
 
@@ -429,7 +431,19 @@ def build_regions() -> LayerBuild:
         syr_missing = f"Syrian governorates not built: {exc}"
         logger.warning("regions: %s", syr_missing)
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
-    gdf["area_km2"] = [round(a / 1e6, 1) for a in _metric(gdf).area]
+    metric = _metric(gdf)
+    gdf["area_km2"] = [round(a / 1e6, 1) for a in metric.area]
+    border_m = _metric(gpd.GeoDataFrame(geometry=[load_border_for_build()], crs=4326))
+    line = border_m.geometry.iloc[0]
+    gdf["border_length_km"] = [
+        round(line.intersection(g.buffer(REGION_BORDER_TOLERANCE_M)).length / 1000.0, 1)
+        for g in metric.geometry
+    ]
+    steps.append(
+        "border_length_km: length of the border line within "
+        f"{REGION_BORDER_TOLERANCE_M:.0f} m of the region (metric CRS); West Bekaa is 0: in "
+        "geoBoundaries it stays about 1.1 km from the OSM line"
+    )
     provenance = {
         "source": "; ".join(sorted(set(gdf["source"].str.split(",").str[0]))),
         "package": "../shared/data/sources (geoBoundaries); qgis-common (Natural Earth admin-1)",
@@ -446,7 +460,7 @@ def build_regions() -> LayerBuild:
     return LayerBuild(
         "regions",
         gdf,
-        ["name", "level", "country", "parent", "source", "licence", "area_km2"],
+        ["name", "level", "country", "parent", "source", "licence", "area_km2", "border_length_km"],
         ["country", "level", "name"],
         provenance,
     )
