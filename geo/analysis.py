@@ -427,7 +427,7 @@ def run_analysis(
     crossings: gpd.GeoDataFrame | None = None,
     candidates: gpd.GeoDataFrame | None = None,
     countries: gpd.GeoDataFrame | None = None,
-    terrain: str | os.PathLike[str] | None = None,
+    terrain: str | os.PathLike[str] | bool | None = None,
     with_density: bool = True,
     with_hotspots: bool = True,
 ) -> AnalysisResult:
@@ -448,7 +448,8 @@ def run_analysis(
         ``border_candidates`` and ``countries``. Pass an empty GeoDataFrame
         for none.
     terrain
-        Elevation GeoTIFF; default ``params.terrain``, else the bundled DEM.
+        Elevation GeoTIFF; default ``params.terrain``, else the bundled DEM;
+        ``False`` for no terrain criterion.
     with_density, with_hotspots
         Whether to compute the density surface and the Gi* hot spots.
     """
@@ -467,8 +468,10 @@ def run_analysis(
             logger.warning("countries layer unavailable (%s); side from the line's direction", exc)
             countries = None
     terrain_path = params.terrain or terrain
-    if terrain_path is None:
+    if terrain_path is None or terrain_path is True:
         terrain_path = _default_terrain()
+    elif terrain_path is False:
+        terrain_path = None
     notes: list[str] = []
 
     selected = filter_incidents(

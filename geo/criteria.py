@@ -62,6 +62,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
+import rasterio.errors
 import rasterio.features
 import rasterio.windows
 import shapely
@@ -92,6 +93,9 @@ class Criterion:
         Whether it is computed from the incidents (and so needs enough of them).
     label
         Short human label.
+    missing_value
+        Value standing for a missing one before normalisation (``None``: a
+        missing value normalises to 0, the least urgent).
     """
 
     name: str
@@ -100,6 +104,7 @@ class Criterion:
     higher_is_priority: bool
     incident_based: bool
     label: str
+    missing_value: float | None = None
 
 
 #: The scored criteria, in display order.
@@ -124,7 +129,7 @@ CRITERIA: dict[str, Criterion] = {
                   "towns exposed"),
         Criterion("line_uncertainty", "line_uncertainty_mean_m",
                   "m, mean distance of other lines", True, False,
-                  "disagreement of border lines"),
+                  "disagreement of border lines", missing_value=0.0),
         Criterion("terrain", "relief_m", "m, elevation range in zone", True, False,
                   "relief"),
     )
@@ -230,8 +235,8 @@ def incident_criteria(
     recent, baseline = _trend_counts(
         incidents, sector, n, reference_date, recent_days, baseline_days
     )
-    out["incidents_recent"] = recent
-    out["incidents_baseline"] = baseline
+    out["incidents_recent"] = recent.astype(np.int64)
+    out["incidents_baseline"] = baseline.astype(np.int64)
     expected = baseline * (recent_days / baseline_days)
     out["trend"] = np.log2((recent + 1.0) / (expected + 1.0))
     return out
@@ -550,9 +555,13 @@ def terrain_criteria(zones: gpd.GeoDataFrame, path: str | os.PathLike[str] | Non
         col0, row0 = math.floor(window.col_off) - 1, math.floor(window.row_off) - 1
         col1 = math.ceil(window.col_off + window.width) + 1
         row1 = math.ceil(window.row_off + window.height) + 1
-        window = rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0).intersection(
-            rasterio.windows.Window(0, 0, src.width, src.height)
-        )
+        try:
+            window = rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0).intersection(
+                rasterio.windows.Window(0, 0, src.width, src.height)
+            )
+        except rasterio.errors.WindowError:
+            logger.warning("terrain: %s does not cover the sectors", path.name)
+            return out
         data = src.read(1, window=window, masked=True).astype(float).filled(np.nan)
         t = src.transform  # rasterio's window_transform warns under affine 2.4
         col, row = int(window.col_off), int(window.row_off)

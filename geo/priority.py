@@ -6,9 +6,10 @@ across the sectors, oriented so that 1 is the most urgent:
 ``minmax`` (default)
     ``(x - min) / (max - min)``; ``1 - that`` for a criterion where lower is
     more urgent (distance to a crossing). A criterion equal in every sector
-    gives 0 everywhere: it cannot tell sectors apart. A missing value (no
-    candidate line reaches the sector, a zone without DEM cells, no crossing
-    at all) gives 0.
+    gives 0 everywhere: it cannot tell sectors apart. A missing value (a zone
+    without DEM cells, no crossing at all) gives 0; where no candidate line
+    reaches a sector, its line uncertainty counts as 0 m
+    (:attr:`geo.criteria.Criterion.missing_value`).
 ``rank``
     The sector's percentile rank ``(r - 1) / (n - 1)`` with ties sharing
     their lowest rank; robust to one extreme sector, blind to how far apart
@@ -69,6 +70,8 @@ def normalise_criteria(
     for name in names:
         crit = CRITERIA[name]
         values = pd.to_numeric(raw[crit.column], errors="coerce").to_numpy(dtype=float)
+        if crit.missing_value is not None:
+            values = np.where(np.isnan(values), crit.missing_value, values)
         if not crit.higher_is_priority:
             values = -values
         finite = np.isfinite(values)

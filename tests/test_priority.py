@@ -36,6 +36,9 @@ def test_minmax_by_hand_with_direction_constant_and_missing():
     assert_allclose(norm["incident_density"], [0.0, 0.25, 0.75, 1.0])
     assert_allclose(norm["crossings"], [0.0, 1.0, 0.5, 0.0])  # missing counts 0
     assert_allclose(norm["terrain"], 0.0)  # cannot tell sectors apart
+    # No candidate line reaching a sector counts as 0 m of disagreement.
+    norm = normalise_criteria(_raw(line_uncertainty=[np.nan, 900.0, np.nan, 300.0]))
+    assert_allclose(norm["line_uncertainty"], [0.0, 1.0, 0.0, 1 / 3])
 
 
 def test_rank_normalisation_by_hand():

@@ -122,7 +122,7 @@ def format_table(result, *, limit: int | None = None) -> str:
         "Weights used: "
         + ", ".join(f"{k} {v:.2f}" for k, v in result.weights.items() if v > 0),
     ]  # fmt: skip
-    if result.hotspots_message:
+    if result.hotspots_message and not any("hotspot_share" in n for n in result.notes):
         lines += wrap.wrap(f"Hot spots: {result.hotspots_message}")
     lines += [line for note in result.notes for line in wrap.wrap(f"Note: {note}")]
     if result.sensitivity is not None:

@@ -1,0 +1,242 @@
+"""run_analysis end to end on a synthetic border, the evidence guard, the JSON shape, the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import itertools
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SYNTHETIC_ORIGIN, metric_to_geographic
+from numpy.testing import assert_allclose
+from shapely.geometry import LineString, Point
+
+from geo import settings
+from geo.analysis import AnalysisParameters, run_analysis
+from geo.criteria import CRITERIA
+from geo.errors import ConfigurationError, LayerError
+
+X0, Y0 = SYNTHETIC_ORIGIN
+ZERO = dict.fromkeys(CRITERIA, 0.0)
+
+
+def _incidents(xy, *, dates=None, types=None):
+    n = len(xy)
+    return gpd.GeoDataFrame(
+        {
+            "id": [f"s{i}" for i in range(n)],
+            "date": pd.to_datetime(dates if dates is not None else ["2025-06-01"] * n),
+            "type": types or ["seizure"] * n,
+            "quantity": np.nan,
+            "unit": None,
+            "fatalities": np.nan,
+            "location_precision_m": 200.0,
+        },
+        geometry=[metric_to_geographic(Point(x, y)) for x, y in xy],
+        crs=4326,
+    )
+
+
+def _cluster(n=40, *, at_km=22.5, seed=0):
+    rng = np.random.default_rng(seed)
+    return list(
+        zip(X0 + at_km * 1_000 + rng.normal(0, 600, n), Y0 + rng.normal(0, 600, n), strict=True)
+    )
+
+
+@pytest.fixture
+def layers_kw(straight_border):
+    """Synthetic reference layers: one town, one crossing, a candidate line off in sector 8."""
+    town = gpd.GeoDataFrame(
+        {"name": ["Test town"], "population": [5_000.0]},
+        geometry=[metric_to_geographic(Point(X0 + 2_000, Y0 - 1_000))],
+        crs=4326,
+    )
+    crossing = gpd.GeoDataFrame(
+        {"name": ["Test post"], "status": ["official"]},
+        geometry=[metric_to_geographic(Point(X0 + 47_000, Y0 - 300))],
+        crs=4326,
+    )
+    off = LineString([(X0 + 35_200, Y0 + 900), (X0 + 39_800, Y0 + 900)])
+    candidates = gpd.GeoDataFrame(
+        {"source": ["other"]}, geometry=[metric_to_geographic(off)], crs=4326
+    )
+    empty = gpd.GeoDataFrame({"iso3": []}, geometry=[], crs=4326)
+    return {
+        "line": straight_border,
+        "towns": town,
+        "crossings": crossing,
+        "candidates": candidates,
+        "countries": empty,
+        "terrain": False,
+    }
+
+
+def test_the_sector_holding_a_dense_cluster_ranks_first(layers_kw):
+    params = AnalysisParameters(top_k=1, weights=ZERO | {"incident_density": 1.0})
+    result = run_analysis(_incidents(_cluster()), params, **layers_kw)
+    assert result.evidence_ok
+    top = result.sectors.iloc[0]
+    assert (top["sector_id"], top["rank"]) == (5, 1)
+    assert top["incidents"] >= 30
+    assert top["p_top_k"] == 1.0 and not top["unstable"]
+    assert result.sectors["rank"].is_monotonic_increasing
+    assert result.sectors.crs.to_epsg() == 4326
+    assert len(result.sectors) == 10
+
+
+def test_weights_that_favour_another_criterion_move_the_ranking(layers_kw):
+    incidents = _incidents(_cluster())
+    params = AnalysisParameters(weights=ZERO | {"line_uncertainty": 1.0})
+    by_line = run_analysis(incidents, params, **layers_kw)
+    assert by_line.sectors.iloc[0]["sector_id"] == 8  # where the other source stands 900 m off
+    assert by_line.sectors.iloc[0]["line_uncertainty_mean_m"] == pytest.approx(900.0, abs=0.01)
+    params = AnalysisParameters(weights=ZERO | {"exposure": 1.0})
+    assert run_analysis(incidents, params, **layers_kw).sectors.iloc[0]["sector_id"] == 1
+    params = AnalysisParameters(weights=ZERO | {"crossings": 1.0})
+    by_crossing = run_analysis(incidents, params, **layers_kw).sectors
+    assert by_crossing.iloc[0]["sector_id"] == 10
+    assert by_crossing.iloc[0]["nearest_crossing"] == "Test post"
+
+
+def test_contributions_sum_to_the_score_with_default_weights(layers_kw):
+    result = run_analysis(_incidents(_cluster()), AnalysisParameters(), **layers_kw)
+    contrib = result.sectors[[f"contrib_{n}" for n in CRITERIA]].sum(axis=1)
+    assert_allclose(contrib, result.sectors["score"], atol=1e-12)
+    assert sum(result.weights.values()) == pytest.approx(1.0)
+    assert result.weights["terrain"] == 0.0  # no DEM: left out, and said
+    assert any("terrain left out" in n for n in result.notes)
+    assert any("unofficial crossings" in n for n in result.notes)
+
+
+def test_minimum_evidence_guard_ranks_only_on_reference_layers(layers_kw):
+    few = _incidents(_cluster(3))
+    result = run_analysis(few, AnalysisParameters(), **layers_kw)
+    assert not result.evidence_ok
+    assert "Only 3 incident(s)" in result.message and "not evidence" in result.message
+    assert all(result.weights[n] == 0 for n, c in CRITERIA.items() if c.incident_based)
+    assert (result.sectors["contrib_incident_density"] == 0).all()
+    assert result.sectors["incidents"].sum() == 3  # still counted and shown
+    assert result.sectors["rank"].notna().all()
+    assert result.hotspots is None and "30" in result.hotspots_message
+
+
+def test_minimum_evidence_guard_refuses_to_rank_noise(layers_kw):
+    params = AnalysisParameters(weights=ZERO | {"incident_density": 1.0, "trend": 1.0})
+    result = run_analysis(_incidents(_cluster(3)), params, **layers_kw)
+    assert not result.evidence_ok and "no ranking is made" in result.message
+    assert result.sectors["rank"].isna().all()
+    assert result.sensitivity is None
+    data = result.to_json_dict()
+    assert all(s["rank"] is None and s["p_top_k"] is None for s in data["sectors"])
+    json.dumps(data)
+
+
+def test_json_shape_of_issue_5(layers_kw):
+    params = AnalysisParameters(since=pd.Timestamp("2025-01-01").date(), types=("seizure",))
+    data = run_analysis(_incidents(_cluster()), params, **layers_kw).to_json_dict()
+    text = json.dumps(data, allow_nan=False)
+    assert json.loads(text) == data
+    assert {"parameters", "sectors"} <= set(data)
+    assert data["parameters"]["since"] == "2025-01-01"
+    assert data["parameters"]["types"] == ["seizure"]
+    assert sum(data["parameters"]["weights"].values()) == pytest.approx(1.0)
+    required = {
+        "sector_id", "rank", "score", "chainage_start_km", "chainage_end_km", "criteria",
+        "contributions", "p_top_k", "rank_interval", "nearest_town", "nearest_crossing",
+    }  # fmt: skip
+    ranks = []
+    for sector in data["sectors"]:
+        assert required <= set(sector)
+        assert set(sector["contributions"]) == set(CRITERIA)
+        assert sum(sector["contributions"].values()) == pytest.approx(sector["score"], abs=1e-5)
+        low, high = sector["rank_interval"]
+        assert 1 <= low <= high <= len(data["sectors"])
+        assert 0 <= sector["p_top_k"] <= 1
+        ranks.append(sector["rank"])
+    assert ranks == sorted(ranks)
+    assert data["sectors"][0]["nearest_town"]["name"] == "Test town" or ranks[0] == 1
+
+
+def test_filters_apply_before_the_analysis(layers_kw):
+    dates = ["2024-01-01"] * 20 + ["2025-06-01"] * 20
+    result = run_analysis(
+        _incidents(_cluster(), dates=dates),
+        AnalysisParameters(since=pd.Timestamp("2025-01-01").date()),
+        **layers_kw,
+    )
+    assert len(result.incidents) == 20
+    assert {"chainage_km", "offset_m", "sector_id"} <= set(result.incidents.columns)
+
+
+def test_parameters_validate_and_round_trip():
+    with pytest.raises(ConfigurationError, match=r"sector_km=0 must be a positive number"):
+        AnalysisParameters(sector_km=0)
+    with pytest.raises(ConfigurationError, match=r"top_k=0 must be a whole number"):
+        AnalysisParameters(top_k=0)
+    with pytest.raises(ConfigurationError, match=r"criterion 'slope' is unknown"):
+        AnalysisParameters(weights={"slope": 1})
+    with pytest.raises(ConfigurationError, match=r"since=2025-02-01 is after until=2025-01-01"):
+        AnalysisParameters(
+            since=pd.Timestamp("2025-02-01").date(), until=pd.Timestamp("2025-01-01").date()
+        )
+    args = argparse.Namespace(sector_km=1.0, weights={"terrain": 2.0}, since=None, format="json")
+    params = AnalysisParameters.from_args(args)
+    assert params.sector_km == 1.0 and params.since is None
+    d = params.to_dict()
+    json.dumps(d)
+    assert d["weights"]["terrain"] == pytest.approx(2.0 / (2.0 + 0.9))
+    assert d["min_incidents_for_ranking"] == settings.MIN_INCIDENTS_FOR_RANKING
+
+
+def test_an_analyst_terrain_file_that_is_missing_is_an_error(layers_kw, tmp_path):
+    params = AnalysisParameters(terrain=str(tmp_path / "nope.tif"))
+    with pytest.raises(LayerError, match=r"nope.tif.*does not exist"):
+        run_analysis(_incidents(_cluster()), params, **layers_kw)
+
+
+# --- The command line on the bundled layers and sample ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    layers = pytest.importorskip("layers")
+    try:
+        for name in ("towns", "crossings", "border_candidates"):
+            layers.load_layer(name)
+        layers.load_border_line()
+    except (AttributeError, LayerError) as exc:
+        pytest.skip(f"bundled layers not built: {exc}")
+
+
+def test_cli_json_on_the_bundled_sample(bundled, capsys):
+    from geo.cli import main
+
+    assert main(["analyze", "--format", "json", "--draws", "200"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["evidence_ok"] is False  # the sample has 6 incidents
+    assert "Only" in data["message"] and data["hotspots"]["computed"] is False
+    assert data["parameters"]["sector_km"] == 5.0 and data["parameters"]["draws"] == 200
+    sectors = data["sectors"]
+    assert [s["rank"] for s in sectors] == sorted(s["rank"] for s in sectors)
+    spans = sorted((s["chainage_start_km"], s["chainage_end_km"]) for s in sectors)
+    assert spans[0][0] == 0 and all(a[1] == b[0] for a, b in itertools.pairwise(spans))
+
+
+def test_cli_table_and_csv(bundled, capsys):
+    from geo.cli import main
+
+    assert main(["analyze", "--limit", "3", "--draws", "200", "--top-k", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "LIMITED EVIDENCE" in out and "no sourced dataset" in out
+    assert "p_top_k" in out and "main driver" in out
+    assert main(["analyze", "--format", "csv", "--draws", "200", "--sector-km", "10"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert {"rank", "sector_id", "score", "rank_low", "rank_high"} <= set(table.columns)
+    assert table["chainage_end_km"].max() > 300 and len(table) == int(
+        np.ceil(table["chainage_end_km"].max() / 10)
+    )
