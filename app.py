@@ -10,6 +10,8 @@ the network: the map's scripts come from ``static/vendor``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import logging
 import tempfile
 from pathlib import Path
@@ -80,24 +82,39 @@ def filter_store(
     return filter_incidents(read_store(path, token), since=since, until=until, types=types)
 
 
+@st.cache_data(show_spinner=False)
+def content_key(path: str, token: tuple[Any, ...]) -> str:
+    """Return a hash of the stored incidents' content (the same after an undo as before)."""
+    incidents = read_store(path, token)
+    store_columns = ["batch_id", "ingested_at", "source_file", "source_sha256"]
+    frame = pd.DataFrame(
+        incidents.drop(columns=[incidents.geometry.name, *store_columns], errors="ignore")
+    )
+    frame["_wkb"] = incidents.geometry.to_wkb(hex=True)
+    hashed = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
 @st.cache_data(show_spinner="Ranking the border sectors…", max_entries=16)
-def analyse(path: str, token: tuple[Any, ...], params: dict[str, Any]) -> Any:
-    """Return :func:`geo.analysis.run_analysis` on the stored incidents."""
+def analyse(path: str, key: str, params: dict[str, Any], _token: tuple[Any, ...]) -> Any:
+    """Return :func:`geo.analysis.run_analysis` on the stored incidents (cached by content)."""
     from geo.analysis import AnalysisParameters, run_analysis
 
     found, _ = load_layers()
     empty = gpd.GeoDataFrame(geometry=[], crs=4326)
     extra = {k: found.get(k, empty) for k in ("towns", "crossings", "countries")}
     extra["candidates"] = found.get("border_candidates", empty)
-    return run_analysis(read_store(path, token), AnalysisParameters(**params), **extra)
+    return run_analysis(read_store(path, _token), AnalysisParameters(**params), **extra)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def ranked_sectors(path: str, token: tuple[Any, ...], params: dict[str, Any]) -> gpd.GeoDataFrame:
+def ranked_sectors(
+    path: str, key: str, params: dict[str, Any], _token: tuple[Any, ...]
+) -> gpd.GeoDataFrame:
     """Return the ranked sectors with their zones (``geo.exports.sectors_frame``)."""
     from geo.exports import sectors_frame
 
-    return sectors_frame(analyse(path, token, params))
+    return sectors_frame(analyse(path, key, params, _token))
 
 
 @st.cache_data(show_spinner="Validating the file…", max_entries=4)
@@ -109,11 +126,13 @@ def validate_upload(data: bytes, filename: str, path: str, token: tuple[Any, ...
 
 
 @st.cache_data(show_spinner="Preparing the file…", max_entries=16)
-def export_bytes(path: str, token: tuple[Any, ...], params: dict[str, Any], what: str) -> bytes:
+def export_bytes(
+    path: str, key: str, params: dict[str, Any], what: str, _token: tuple[Any, ...]
+) -> bytes:
     """Return a download: ``sectors.csv|geojson|gpkg``, ``density.tif`` or ``report.pdf``."""
     from geo import exports
 
-    result = analyse(path, token, params)
+    result = analyse(path, key, params, _token)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / what
         if what.startswith("sectors."):
@@ -123,7 +142,7 @@ def export_bytes(path: str, token: tuple[Any, ...], params: dict[str, Any], what
         elif what == "report.pdf":
             from geo.report import write_pdf
 
-            write_pdf(result, read_store(path, token), out, inputs=None)
+            write_pdf(result, read_store(path, _token), out, inputs=None)
         else:  # pragma: no cover - the app only asks for the above
             raise ValueError(what)
         return out.read_bytes()
@@ -323,46 +342,32 @@ def upload_section(path: str, token: tuple[Any, ...]) -> None:
 
 
 def downloads_section(path: str, token: tuple[Any, ...], params: dict[str, Any]) -> None:
-    """Download buttons for the sectors, the density surface and the report."""
+    """Download buttons for the sectors, the density surface and the report.
+
+    Files are made only when their button is clicked (and then cached).
+    """
     st.subheader("Downloads")
-    cols = st.columns(3)
-    for col, (label, name, mime) in zip(
-        cols,
-        [
-            ("Sectors (CSV)", "sectors.csv", "text/csv"),
-            ("Sectors (GeoJSON)", "sectors.geojson", "application/geo+json"),
-            ("Sectors (GeoPackage)", "sectors.gpkg", "application/geopackage+sqlite3"),
-        ],
-        strict=True,
-    ):
+    st.caption("Files are prepared when you click; the report takes a few seconds.")
+    key = content_key(path, token)
+    result = analyse(path, key, params, token)
+    files = [
+        ("Sectors (CSV)", "sectors.csv", "text/csv"),
+        ("Sectors (GeoJSON)", "sectors.geojson", "application/geo+json"),
+        ("Sectors (GeoPackage)", "sectors.gpkg", "application/geopackage+sqlite3"),
+    ]
+    if result.density is not None:
+        files.append(("Density (GeoTIFF)", "density.tif", "image/tiff"))
+    files.append(("Report (PDF)", "report.pdf", "application/pdf"))
+    for col, (label, name, mime) in zip(st.columns(len(files)), files, strict=True):
         col.download_button(
             label,
-            data=export_bytes(path, token, params, name),
-            file_name=name,
+            data=functools.partial(export_bytes, path, key, params, name, token),
+            file_name=f"border-{name}",
             mime=mime,
             key=f"dl_{name}",
         )
-    result = analyse(path, token, params)
-    if result.density is not None:
-        st.download_button(
-            "Density (GeoTIFF)",
-            data=export_bytes(path, token, params, "density.tif"),
-            file_name="density.tif",
-            mime="image/tiff",
-            key="dl_density",
-        )
-    else:
+    if result.density is None:
         st.caption(escape_markdown(result.density_message or "No density surface."))
-    if st.button("Prepare the PDF report", key="make_report"):
-        st.session_state.report_for = (token, repr(params))
-    if st.session_state.get("report_for") == (token, repr(params)):
-        st.download_button(
-            "Report (PDF)",
-            data=export_bytes(path, token, params, "report.pdf"),
-            file_name="border-priority-report.pdf",
-            mime="application/pdf",
-            key="dl_report",
-        )
 
 
 def main() -> None:
@@ -383,7 +388,7 @@ def main() -> None:
     path = str(store.path)
     token = store_token(store.path)
     incidents = read_store(path, token)
-    all_types = [t for t in settings.INCIDENT_TYPES if t in set(incidents["type"])]
+    all_types = list(settings.INCIDENT_TYPES)
     dates = None
     if len(incidents):
         dates = (incidents["date"].min().date(), incidents["date"].max().date())
@@ -391,13 +396,14 @@ def main() -> None:
     shown = filter_store(path, token, params["since"], params["until"], params["types"])
     st.caption(
         f"{len(shown):,} of {len(incidents):,} stored incidents match the filters · store "
-        f"`{escape_markdown(store_path)}`"
+        f"{escape_markdown(store_path)}"
     )
     tab_map, tab_upload, tab_downloads = st.tabs(["Map and ranking", "Upload", "Downloads"])
     with tab_map:
         try:
-            result = analyse(path, token, params)
-            sectors = ranked_sectors(path, token, params)
+            key = content_key(path, token)
+            result = analyse(path, key, params, token)
+            sectors = ranked_sectors(path, key, params, token)
         except BorderMonitorError as exc:
             st.error(escape_markdown(exc))
             result = sectors = None

@@ -187,29 +187,21 @@ def density_image(
         ``(data_uri, [[south, west], [north, east]], vmax)`` with ``vmax`` in
         the surface's units.
     """
+    from affine import Affine
     from matplotlib import colormaps
     from PIL import Image
     from pyproj import Transformer
     from rasterio.transform import array_bounds
-    from rasterio.warp import Resampling, calculate_default_transform, reproject
+    from rasterio.warp import Resampling, reproject, transform_bounds
 
     values = np.asarray(surface.values, dtype="float64")
     height, width = values.shape
     left, bottom, right, top = array_bounds(height, width, surface.transform)
     dst_crs = "EPSG:3857"
-    scale = max(width, height) / max_pixels
-    transform, w, h = calculate_default_transform(
-        surface.crs,
-        dst_crs,
-        width,
-        height,
-        left,
-        bottom,
-        right,
-        top,
-        dst_width=max(1, round(width / max(scale, 1.0))),
-        dst_height=max(1, round(height / max(scale, 1.0))),
-    )
+    mx0, my0, mx1, my1 = transform_bounds(surface.crs, dst_crs, left, bottom, right, top)
+    scale = max(1.0, max(width, height) / max_pixels)
+    w, h = max(1, round(width / scale)), max(1, round(height / scale))
+    transform = Affine((mx1 - mx0) / w, 0.0, mx0, 0.0, -(my1 - my0) / h, my1)
     dst = np.full((h, w), np.nan)
     reproject(
         values,
@@ -686,18 +678,17 @@ def build_map(
                 + (f" – {row.counterpart}" if getattr(row, "counterpart", "") else "")
                 + (f" ({row.status})" if getattr(row, "status", "") else "")
             )
-            folium.RegularPolygonMarker(
+            folium.CircleMarker(
                 [row.geometry.y, row.geometry.x],
-                number_of_sides=4,
-                radius=7,
-                rotation=45,
+                radius=6,
                 color="#111",
-                weight=1,
+                weight=2,
+                fill=True,
                 fill_color="#ffd92f",
                 fill_opacity=1,
                 tooltip=tip,
             ).add_to(g)
-        legend.append(_swatch("#ffd92f", "border crossing"))
+        legend.append(_swatch("#ffd92f", "border crossing", shape="circle"))
     if "towns" in layers:
         g = group("Towns")
         shown = prepare_layer(

@@ -1,0 +1,196 @@
+"""The Streamlit app through AppTest: start, filters, weights, upload and config."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from streamlit.testing.v1 import AppTest
+
+import layers
+from geo import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+TIMEOUT = 180
+
+
+def _sites() -> list[tuple[str, float, float]]:
+    """Return three real places close to the border: towns within 4 km, else border points."""
+    line = layers.load_border_line()
+    try:
+        towns = layers.load_layer("towns")
+    except Exception:  # the towns layer is not built yet
+        towns = gpd.GeoDataFrame(geometry=[], crs=4326)
+    if len(towns):
+        metric_line = gpd.GeoSeries([line], crs=4326).to_crs(settings.METRIC_CRS).iloc[0]
+        distance = towns.to_crs(settings.METRIC_CRS).distance(metric_line)
+        near = towns[distance < 4_000].sort_values("name")
+        if len(near) >= 3:
+            picked = near.iloc[[0, len(near) // 2, len(near) - 1]]
+            return [(str(r["name"]), r.geometry.x, r.geometry.y) for _, r in picked.iterrows()]
+    points = [line.interpolate(f, normalized=True) for f in (0.15, 0.5, 0.85)]
+    return [(f"border {f}", p.x, p.y) for f, p in zip((0.15, 0.5, 0.85), points, strict=True)]
+
+
+def _feature(i: int, kind: str, site: tuple[str, float, float], **extra) -> dict:
+    name, x, y = site
+    props = {
+        "id": f"T-{kind}-{i}",
+        "date": f"2025-{1 + i % 12:02d}-{1 + i % 27:02d}",
+        "type": kind,
+        "description": f"test incident {i} near {name}",
+        "location_precision_m": 500,
+        "source": "test fixture",
+    }
+    props.update(extra)
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": {"type": "Point", "coordinates": [x, y]},
+    }
+
+
+def _collection(features: list[dict]) -> bytes:
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+@pytest.fixture(scope="module")
+def seeded_store(tmp_path_factory) -> Path:
+    """A store with 24 seizures at one site and 12 clashes at another (real places)."""
+    from geo.ingest import validate_file
+    from geo.store import IncidentStore
+
+    sites = _sites()
+    features = [_feature(i, "seizure", sites[0]) for i in range(24)]
+    features += [_feature(i, "clash", sites[2]) for i in range(12)]
+    path = tmp_path_factory.mktemp("store") / "incidents.gpkg"
+    store = IncidentStore(path, create=True, seed=False)
+    report = validate_file(_collection(features), filename="seed.geojson", existing=store)
+    assert report.accepted_count == 36, report.to_text()
+    store.add(report)
+    return path
+
+
+@pytest.fixture
+def app(seeded_store, monkeypatch) -> AppTest:
+    monkeypatch.setenv(settings.STORE_ENV_VAR, str(seeded_store))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    return at.run()
+
+
+def _ranked(at: AppTest):
+    return next(d.value for d in at.dataframe if "rank" in d.value.columns)
+
+
+def test_app_starts_without_exception(app):
+    assert not app.exception
+    assert not app.error
+    table = _ranked(app)
+    assert len(table) > 10
+    assert table["rank"].tolist() == sorted(table["rank"].tolist())
+    assert "36 of 36 stored incidents" in app.caption[0].value
+
+
+def test_type_filter_changes_the_table(app):
+    before = _ranked(app)
+    types = next(m for m in app.multiselect if m.label == "Incident types")
+    assert set(types.value) == set(settings.INCIDENT_TYPES)
+    types.set_value(["clash"]).run()
+    assert not app.exception
+    after = _ranked(app)
+    assert "12 of 36 stored incidents" in app.caption[0].value
+    assert before["incident density"].sum() != pytest.approx(after["incident density"].sum())
+    # the seizures' sector leads with every type, the clashes' sector with clashes only
+    assert before["sector"].iloc[0] != after["sector"].iloc[0]
+
+
+def test_changing_a_weight_changes_the_ranking(app):
+    before = _ranked(app)[["sector", "score"]]
+    for criterion in settings.PRIORITY_WEIGHTS:
+        value = 1.0 if criterion == "exposure" else 0.0
+        app.slider(key=f"w_{criterion}").set_value(value)
+    app.run()
+    assert not app.exception
+    after = _ranked(app)[["sector", "score"]]
+    assert before["sector"].tolist() != after["sector"].tolist()
+
+
+def test_valid_upload_shows_the_report_then_commits(app):
+    site = _sites()[1]
+    data = _collection([_feature(i, "smuggling", site) for i in range(3)])
+    app.tabs[1]  # the upload tab exists
+    uploader = app.file_uploader[0]
+    uploader.set_value(("new.geojson", data, "application/geo+json")).run()
+    assert not app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics == {"Accepted": "3", "Rejected": "0", "Warnings": "0"}
+    commit = app.button(key="commit")
+    assert commit.label == "Commit 3 valid incident(s)"
+    commit.click().run()
+    assert not app.exception
+    assert "Stored 3 incident(s)" in app.success[0].value
+    assert "39 of 39 stored incidents" in app.caption[0].value
+    app.button(key="undo").click().run()
+    assert "Removed 3 incident(s)" in app.success[0].value
+    assert "36 of 36 stored incidents" in app.caption[0].value
+
+
+def test_invalid_upload_lists_each_rejected_feature(app):
+    site = _sites()[1]
+    bad = _feature(1, "picnic", site, description="<img src=x onerror=alert(1)>")
+    good = _feature(2, "arrest", site)
+    no_geometry = dict(_feature(3, "arrest", site), geometry=None)
+    data = _collection([good, bad, no_geometry])
+    app.file_uploader[0].set_value(("bad.geojson", data, "application/geo+json")).run()
+    assert not app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Accepted"] == "1"
+    assert metrics["Rejected"] == "2"
+    assert "2 feature(s) rejected" in app.error[0].value
+    problems = next(d.value for d in app.dataframe if "reason" in d.value.columns)
+    errors = problems[problems["severity"] == "error"]
+    assert sorted(errors["feature"]) == ["1", "2"]
+    assert "type" in set(errors["field"])
+    assert "geometry" in set(errors["field"])
+    assert app.button(key="commit").label == "Commit 1 valid incident(s)"
+    # user text is shown escaped in the tables
+    preview = next(d.value for d in app.dataframe if "description" in d.value.columns)
+    assert not any("<img" in str(v) for v in preview["description"])
+    app.button(key="cancel").click().run()
+    assert not [m for m in app.metric if m.label == "Accepted"]
+
+
+def test_unreadable_upload_is_rejected_as_a_whole(app):
+    app.file_uploader[0].set_value(("x.geojson", b"{not json", "application/json")).run()
+    assert not app.exception
+    assert "rejected as a whole" in app.error[0].value
+    assert app.button(key="commit").disabled
+
+
+def test_config_is_local_private_and_matches_the_upload_limit():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1"
+    assert config["server"]["headless"] is True
+    assert config["server"]["enableStaticServing"] is True
+    assert config["server"]["maxUploadSize"] * 2**20 == settings.MAX_UPLOAD_BYTES
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["client"]["showErrorDetails"] in ("none", False)
+
+
+def test_no_cdn_is_referenced_anywhere_in_the_app():
+    for path in [ROOT / "app.py", *sorted((ROOT / "mapview").glob("*.py"))]:
+        text = path.read_text()
+        for host in ("cdn.", "cdnjs", "unpkg.com", "code.jquery.com", "googleapis"):
+            assert host not in text or path.name in {"assets.py", "standalone.py"}, (path, host)
+
+
+def test_sites_are_real_places_near_the_border():
+    line = gpd.GeoSeries([layers.load_border_line()], crs=4326).to_crs(settings.METRIC_CRS)
+    for _, x, y in _sites():
+        point = gpd.GeoSeries([shapely.Point(x, y)], crs=4326).to_crs(settings.METRIC_CRS)
+        assert point.distance(line.iloc[0]).iloc[0] < 4_000
