@@ -178,9 +178,11 @@ def _check_count(n: int, max_features: int) -> None:
 def _structural_depth(text: str) -> int:
     """Return an upper estimate of the nesting depth (brackets in strings count too)."""
     codes = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    step = np.zeros(codes.shape, dtype=np.int32)
-    step[(codes == ord("{")) | (codes == ord("["))] = 1
-    step[(codes == ord("}")) | (codes == ord("]"))] = -1
+    table = np.zeros(256, dtype=np.int8)
+    table[[ord("{"), ord("[")]] = 1
+    table[[ord("}"), ord("]")]] = -1
+    step = table[codes]
+    step = step[step != 0].astype(np.int32)
     return int(np.cumsum(step).max(initial=0))
 
 
@@ -302,20 +304,28 @@ def _geometry_problem(index: int, fid: str | None, geometry: object) -> FeatureP
 
 def _property_frame(rows: list[dict], warnings: list[FeatureProblem]) -> pd.DataFrame:
     """Return the properties as a frame with schema names; warn about others."""
-    frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
-    frame = frame.astype(object) if len(frame.columns) else frame
-    renames: dict[str, str] = {}
-    ignored = []
+    keys: set = set()
+    for row in rows:
+        keys.update(row)
     known = set(schema.INCIDENT_COLUMNS)
-    for column in frame.columns:
-        name = str(column).strip().lower()
-        if column in known:
-            continue
-        if name in known and name not in frame.columns and name not in renames.values():
-            renames[column] = name
+    columns: dict[str, object] = {}
+    ignored = []
+    for key in sorted(keys, key=lambda k: (k not in known, str(k))):
+        name = str(key).strip().lower()
+        if key in known:
+            columns[key] = key
+        elif name in known and name not in keys and name not in columns:
+            columns[name] = key
         else:
-            ignored.append(str(column))
-    frame = frame.rename(columns=renames).drop(columns=ignored)
+            ignored.append(str(key))
+    index = pd.RangeIndex(len(rows))
+    frame = pd.DataFrame(
+        {
+            name: pd.Series([row.get(key) for row in rows], index=index, dtype=object)
+            for name, key in columns.items()
+        },
+        index=index,
+    )
     if ignored:
         warnings.append(
             FeatureProblem(
@@ -329,7 +339,7 @@ def _property_frame(rows: list[dict], warnings: list[FeatureProblem]) -> pd.Data
                 "warning",
             )
         )
-    return frame.reindex(range(len(rows)))
+    return frame
 
 
 def _features_to_raw(

@@ -197,10 +197,12 @@ def conform_incidents(
     for name in names:
         dtype = INCIDENT_DTYPES[name]
         if name in frame.columns:
-            column = pd.Series(frame[name].to_numpy(), index=pd.RangeIndex(n))
+            column = frame[name].reset_index(drop=True)
         else:
             column = pd.Series([None] * n, index=pd.RangeIndex(n), dtype="object")
-        if dtype == "datetime64[ns]":
+        if str(column.dtype) == dtype:
+            pass
+        elif dtype == "datetime64[ns]":
             column = pd.to_datetime(column).astype(dtype)
         elif dtype == "datetime64[ns, UTC]":
             column = pd.to_datetime(column, utc=True).astype(dtype)

@@ -117,13 +117,20 @@ def _column(props: pd.DataFrame, name: str) -> pd.Series:
 
 def _missing(values: pd.Series) -> np.ndarray:
     """Return True where a raw value is absent (None, NaN or blank text)."""
-    out = values.isna().to_numpy()
-    text = values.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
-    return out | text
+    return np.fromiter(
+        (v is None or v != v or (type(v) is str and not v.strip()) for v in values.to_numpy()),
+        dtype=bool,
+        count=len(values),
+    )
 
 
 def _kinds(values: pd.Series) -> pd.Series:
-    return values.map(type)
+    return pd.Series([type(v) for v in values.to_numpy()], index=values.index, dtype=object)
+
+
+def _only(values: pd.Series, kinds: tuple[type, ...]) -> bool:
+    """Return True when every value is of one of ``kinds`` (fast path check)."""
+    return set(map(type, values.to_numpy())) <= set(kinds)
 
 
 def _check_ids(raw: RawFeatures, c: _Collector, *, stem: str, sha: str, existing_ids) -> list:
@@ -196,7 +203,9 @@ def suggest_type(value: str) -> str:
 def _check_types(raw: RawFeatures, c: _Collector) -> pd.Series:
     values = _column(raw.properties, "type")
     missing = _missing(values)
-    text = values.map(lambda v: v.strip().lower() if isinstance(v, str) else None)
+    text = pd.Series(
+        [v.strip().lower() if type(v) is str else None for v in values.to_numpy()], dtype=object
+    )
     allowed = text.isin(settings.INCIDENT_TYPES).to_numpy()
     allowed_list = ", ".join(settings.INCIDENT_TYPES)
     for i in np.flatnonzero(~allowed):
@@ -224,8 +233,14 @@ _DATE_RE = (
 def _check_dates(raw: RawFeatures, c: _Collector, today: dt.date) -> tuple[pd.Series, np.ndarray]:
     values = _column(raw.properties, "date")
     missing = _missing(values)
-    text = values.map(lambda v: v if isinstance(v, str) else None)
-    parts = text.astype("str").str.extract(_DATE_RE)
+    text = pd.Series([v if type(v) is str else None for v in values.to_numpy()], dtype=object)
+    # fast path: plain YYYY-MM-DD; the others through the full ISO 8601 pattern
+    plain = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    parts = pd.DataFrame({"y": ["0"] * len(text), "m": "01", "d": "01"}, dtype=object)
+    other = plain.isna().to_numpy()
+    if other.any():
+        extracted = text[other].astype("str").str.extract(_DATE_RE).astype(object)
+        parts.loc[other, ["y", "m", "d"]] = extracted[["y", "m", "d"]].to_numpy()
     # the date part only: a time of day (and its zone) does not change the day reported
     iso = (
         parts["y"].astype(object)
@@ -235,6 +250,7 @@ def _check_dates(raw: RawFeatures, c: _Collector, today: dt.date) -> tuple[pd.Se
         + parts["d"].fillna("01").astype(object)
     )
     dates = pd.to_datetime(iso.where(parts["y"].notna()), format="%Y-%m-%d", errors="coerce")
+    dates = plain.where(~other, dates)
     default_precision = np.where(
         parts["d"].notna(),
         settings.DEFAULT_DATE_PRECISION_DAYS,
@@ -289,13 +305,21 @@ def _check_number(
 ) -> np.ndarray:
     values = _column(raw.properties, name)
     missing = _missing(values)
-    kinds = _kinds(values)
-    wrong_kind = kinds.map(lambda k: k in (bool, dict, list)).to_numpy(dtype=bool)
-    numbers = pd.to_numeric(
-        values.where(~wrong_kind, None).map(lambda v: v.strip() if isinstance(v, str) else v),
-        errors="coerce",
-    ).to_numpy(dtype=float, copy=True)
-    numbers[wrong_kind] = np.nan
+    if _only(values, (int, float, type(None))):
+        numbers = np.array([np.nan if v is None else v for v in values.to_numpy()], dtype=float)
+    else:
+        objects = values.to_numpy()
+        wrong_kind = np.fromiter(
+            (type(v) in (bool, dict, list) for v in objects), dtype=bool, count=len(objects)
+        )
+        cleaned = [
+            None if bad else (v.strip() if type(v) is str else v)
+            for v, bad in zip(objects, wrong_kind, strict=True)
+        ]
+        numbers = pd.to_numeric(pd.Series(cleaned, dtype=object), errors="coerce").to_numpy(
+            dtype=float, copy=True
+        )
+        numbers[wrong_kind] = np.nan
     with np.errstate(invalid="ignore"):
         below = numbers <= minimum if exclusive else numbers < minimum
         bad = (
@@ -317,10 +341,10 @@ def _check_number(
 
 def _check_text(raw: RawFeatures, c: _Collector, name: str) -> pd.Series:
     values = _column(raw.properties, name)
-    kinds = _kinds(values)
-    if kinds.isin([str, type(None)]).all():
+    if _only(values, (str, type(None))):
         out = values
     else:
+        kinds = _kinds(values)
         out = values.copy()
         for i in np.flatnonzero(~kinds.isin([str, type(None)]).to_numpy()):
             value = values[i]
@@ -335,8 +359,12 @@ def _check_text(raw: RawFeatures, c: _Collector, name: str) -> pd.Series:
                     f"write {name} as plain text",
                 )
                 out[i] = None
-    too_long = out.map(lambda v: isinstance(v, str) and len(v) > schema.MAX_TEXT_LENGTH)
-    for i in np.flatnonzero(too_long.to_numpy(dtype=bool)):
+    too_long = np.fromiter(
+        (type(v) is str and len(v) > schema.MAX_TEXT_LENGTH for v in out.to_numpy()),
+        dtype=bool,
+        count=len(out),
+    )
+    for i in np.flatnonzero(too_long):
         c.error(
             i,
             name,
