@@ -29,12 +29,13 @@ def make_incidents(n: int = 40, *, seed: int = 0) -> gpd.GeoDataFrame:
     lon = 36.32 + rng.normal(0, 0.01, n)
     lat = 34.12 + rng.normal(0, 0.01, n)
     description = [f"incident {i}" for i in range(n)]
-    description[0] = HOSTILE
+    description[0] = HOSTILE  # and the most recent, so the report lists it
+    dates = pd.to_datetime("2025-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D")
+    dates = dates.where(np.arange(n) != 0, pd.Timestamp("2025-11-01"))
     return gpd.GeoDataFrame(
         {
             "id": [f"T-{i:03d}" for i in range(n)],
-            "date": pd.to_datetime("2025-01-01")
-            + pd.to_timedelta(rng.integers(0, 300, n), unit="D"),
+            "date": dates,
             "date_precision_days": np.where(np.arange(n) % 4 == 0, 7, 1),
             "type": rng.choice(["seizure", "clash", "smuggling"], n),
             "description": description,
@@ -82,6 +83,4 @@ def analyse(incidents: gpd.GeoDataFrame | None = None, **options: object) -> Ana
     """Run the real analysis on the synthetic line and layers (1 km density cells)."""
     incidents = make_incidents() if incidents is None else incidents
     params = AnalysisParameters(**{"cell_m": 1000.0, "draws": 300, **options})
-    return run_analysis(
-        incidents, params, line=LINE, countries=None, terrain=None, **make_layers()
-    )
+    return run_analysis(incidents, params, line=LINE, countries=None, terrain=None, **make_layers())
