@@ -431,8 +431,9 @@ def _criterion_docs() -> dict[str, dict[str, Any]]:
 
 _CSS = """
 @page { size: A4; margin: 16mm 14mm 18mm 14mm;
-  @bottom-center { content: "page " counter(page) " of " counter(pages); font-size: 8pt; }
-  @bottom-left { content: string(doctitle); font-size: 8pt; color: #555; } }
+  @bottom-center { content: "page " counter(page) " of " counter(pages);
+    font: 8pt "DejaVu Sans", sans-serif; }
+  @bottom-left { content: string(doctitle); font: 8pt "DejaVu Sans", sans-serif; color: #555; } }
 @page wide { size: A4 landscape; }
 body { font-family: "DejaVu Sans", sans-serif; font-size: 9pt; color: #111; }
 h1 { font-size: 17pt; margin: 0 0 2mm 0; string-set: doctitle content(); }
@@ -442,6 +443,8 @@ table { border-collapse: collapse; width: 100%; margin: 1mm 0 3mm 0; }
 th, td { border: 0.5px solid #bbb; padding: 1mm 1.2mm; vertical-align: top; }
 th { background: #eee; text-align: left; }
 td.n { text-align: right; white-space: nowrap; }
+td { overflow-wrap: anywhere; }
+table.prov { table-layout: fixed; font-size: 8pt; }
 .wide { page: wide; }
 .small { font-size: 7.5pt; }
 .mono { font-family: "DejaVu Sans Mono", monospace; font-size: 7pt; word-break: break-all; }
@@ -450,7 +453,8 @@ td.n { text-align: right; white-space: nowrap; }
 .bar { display: block; height: 3mm; width: 30mm; background: #f2f2f2; white-space: nowrap; }
 .bar span { display: inline-block; height: 3mm; }
 .key span { display: inline-block; width: 3mm; height: 3mm; margin: 0 1mm 0 3mm; }
-img.map { width: 100%; max-height: 175mm; object-fit: contain; }
+.mappage { break-before: page; }
+img.map { display: block; height: 215mm; margin: 0 auto; }
 table.ranked td, table.ranked th { font-size: 7pt; padding: 0.6mm 0.8mm; }
 tr { break-inside: avoid; }
 img.chart { width: 100%; }
@@ -777,6 +781,10 @@ def _provenance_section(layer_records: Sequence[Mapping[str, Any]] | None, reaso
                 ["layer", "source and processing", "version", "licence", "retrieved"],
                 rows,
                 numeric=set(),
+            ).replace(
+                "<table>",
+                '<table class="prov"><colgroup><col style="width:13%"><col style="width:42%">'
+                '<col style="width:18%"><col style="width:15%"><col style="width:12%"></colgroup>',
             )
         )
     else:
@@ -875,14 +883,12 @@ def build_report_html(
     ]
     if not ok:
         parts.append(
-            '<div class="warn"><b>Too little evidence for a ranking.</b> '
-            f"{_e(evidence_message)} The table below is shown for completeness; do not "
-            "read its order as a priority.</div>"
+            f'<div class="warn"><b>Too little incident evidence.</b> {_e(evidence_message)}</div>'
         )
     notes = [n for n in getattr(result, "notes", []) or [] if isinstance(n, str)]
-    if evidence_message or notes:
+    if (evidence_message and ok) or notes:
         parts.append(
-            f"<p>{_e(evidence_message)}</p>"
+            (f"<p>{_e(evidence_message)}</p>" if ok else "")
             + ("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>" if notes else "")
         )
     if len(table):
@@ -894,15 +900,6 @@ def build_report_html(
             f"near {near}; score {_num(best.get('score'), 3)}, "
             f"in the top k in {_num(100 * _to_float(best.get('p_top_k')), 0)} % of "
             "weight draws.</p>"
-        )
-    if map_png:
-        parts.append(
-            f'<img class="map" alt="map of the border, sectors and incidents" '
-            f'src="{_data_uri(map_png)}">'
-            '<p class="small">Sectors coloured by priority score with their rank; density of '
-            "incidents in purple; dots are incidents, rings incidents located to worse than "
-            f"{_num(settings.COARSE_LOCATION_M / 1000, 1)} km (dashed: their precision). "
-            "Metric transverse Mercator, north up.</p>"
         )
     # Data summary.
     parts.append("<h2>Data summary</h2>")
@@ -937,6 +934,16 @@ def build_report_html(
                 [[_e(m), *[_num(v, 0) for v in r]] for m, r in summary.by_month.iterrows()],
                 numeric=set(range(1, len(summary.by_month.columns) + 1)),
             ).replace("<table>", '<table class="small">')
+        )
+    if map_png:
+        parts.append(
+            '<section class="mappage"><h2>Map</h2>'
+            f'<img class="map" alt="map of the border, sectors and incidents" '
+            f'src="{_data_uri(map_png)}">'
+            '<p class="small">Sectors coloured by priority score with their rank; density of '
+            "incidents in purple; dots are incidents, rings incidents located to worse than "
+            f"{_num(settings.COARSE_LOCATION_M / 1000, 1)} km (dashed: their precision). "
+            "Metric transverse Mercator, north up.</p></section>"
         )
     parts.append(_ranked_section(table, top_n, weights))
     parts.append(

@@ -232,5 +232,6 @@ def test_same_inputs_give_the_same_ranked_table_and_map(incidents, result):
 def test_too_little_evidence_is_said_first():
     few = make_incidents(4)
     document = build_report_html(analyse(few), few, inputs=None)
-    assert "Too little evidence for a ranking." in document
+    assert "Too little incident evidence." in document
+    assert "Only 4 incident(s) lie in the 5 km corridor" in document
     assert "No input files were recorded." in document

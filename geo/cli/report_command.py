@@ -126,8 +126,7 @@ def regenerate_command(args: argparse.Namespace) -> str:
     words += ["--format", ",".join(args.format), "--top-n", str(args.top_n)]
     if args.title:
         words += ["--title", args.title]
-    if args.store:
-        words += ["--store", str(args.store)]
+    words += ["--store", str(settings.resolve_store_path(args.store))]
     for option in ("since", "until"):
         if getattr(args, option):
             words += [f"--{option}", getattr(args, option).isoformat()]
@@ -144,28 +143,48 @@ def regenerate_command(args: argparse.Namespace) -> str:
     return shlex.join(words)
 
 
-def _prepare_out(out: str) -> Path:
-    """Create the output folder, refusing a path that is a file."""
+def _check_out(out: str) -> Path:
+    """Return the output folder, refusing a path that is a file (before any work)."""
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise ConfigurationError(
             f"--out {out!r} is a file, not a folder; fix: give a folder (it is created if missing)"
         )
+    return path
+
+
+def _make_out(path: Path) -> None:
+    """Create the output folder (once there is something to write)."""
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigurationError(
-            f"--out {out!r} cannot be created: {exc.strerror or exc}; fix: choose a writable folder"
+            f"--out {str(path)!r} cannot be created: {exc.strerror or exc}; "
+            "fix: choose a writable folder"
         ) from exc
-    return path
 
 
-def _write_html_map(result: Any, incidents: Any, path: Path) -> None:
-    """Write the standalone offline map of the analysis."""
-    import mapview
+def _write_html_map(result: Any, path: Path) -> None:
+    """Write the standalone offline map of the analysis (reference layers, sectors, ...)."""
+    import layers
+    from geo.exports import sectors_frame
+    from mapview.builder import build_map
     from mapview.standalone import write_standalone_html
 
-    folium_map = mapview.build_map(result=result, incidents=incidents)
+    reference = {
+        name: layers.load_layer(name)
+        for name in ("border_candidates", "countries", "regions", "towns", "crossings")
+    }
+    cells = getattr(result.hotspots, "cells", None)
+    folium_map = build_map(
+        border=layers.load_layer("border"),
+        layers=reference,
+        incidents=result.incidents,
+        density=result.density,
+        sectors=sectors_frame(result),
+        hotspots=cells,
+        top_k=result.parameters.top_k,
+    )
     write_standalone_html(folium_map, path)
 
 
@@ -177,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
     from geo.analysis import run_analysis
     from geo.store import load_incidents
 
-    out = _prepare_out(args.out)
+    out = _check_out(args.out)
     steps: list[tuple[str, Callable[[], Any]]] = []
     state: dict[str, Any] = {}
     store_path = settings.resolve_store_path(args.store)
@@ -190,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
     def analyse() -> None:
         state["result"] = run_analysis(state["incidents"], analysis_parameters(args))
         state["inputs"] = report.collect_inputs(state["incidents"], store_path=store_path)
+        _make_out(out)
 
     steps += [("loading incidents", load), ("analysing", analyse)]
     written: dict[str, Path] = {}
@@ -217,12 +237,15 @@ def run(args: argparse.Namespace) -> int:
         "geojson": lambda p: exports.export_sectors(state["result"], p, "geojson"),
         "csv": lambda p: exports.export_sectors(state["result"], p, "csv"),
         "tif": lambda p: exports.export_density(state["result"], p),
-        "html": lambda p: _write_html_map(state["result"], state["incidents"], p),
+        "html": lambda p: _write_html_map(state["result"], p),
     }
     for fmt in args.format:
         output(fmt, writers[fmt])
 
-    with tqdm(total=len(steps), desc="report", unit="step", file=sys.stderr, leave=False) as bar:
+    progress = tqdm(
+        total=len(steps), desc="report", unit="step", file=sys.stderr, leave=False, disable=None
+    )
+    with progress as bar:
         for label, step in steps:
             bar.set_description(label)
             try:
@@ -241,9 +264,8 @@ def run(args: argparse.Namespace) -> int:
         json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", "utf-8"
     )
     result = state["result"]
-    if not getattr(result, "evidence_ok", True):
-        message = getattr(result, "evidence_message", "") or "too few incidents"
-        print(f"warning: the ranking is not evidence: {message}", file=sys.stderr)
+    if not result.evidence_ok:
+        print(f"warning: {' '.join(result.message.split())}", file=sys.stderr)
     for path in [*written.values(), out / MANIFEST]:
         print(path)
     return 0
@@ -251,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_geopackage(exports: Any, result: Any, incidents: Any, path: Path) -> None:
     """Write the sectors, incidents and hot spots as layers of one GeoPackage."""
-    partial = path.with_name(path.name + ".part")
+    partial = path.with_name(f".{path.stem}.partial.gpkg")  # GDAL wants the .gpkg suffix
     partial.unlink(missing_ok=True)
     exports.export_sectors(result, partial, "gpkg", layer="sectors")
     exports.export_incidents(incidents, partial, "gpkg", layer="incidents")
