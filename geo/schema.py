@@ -160,6 +160,13 @@ ACLED_EVENT_TYPES: dict[str, str] = {
 }
 
 
+#: Values given to a missing precision (documented in the module docstring).
+_DEFAULTS = {
+    "date_precision_days": settings.DEFAULT_DATE_PRECISION_DAYS,
+    "location_precision_m": settings.DEFAULT_LOCATION_PRECISION_M,
+}
+
+
 def empty_incidents(*, with_store_columns: bool = False) -> gpd.GeoDataFrame:
     """Return an empty incident table with the schema's columns and dtypes.
 
@@ -180,7 +187,8 @@ def conform_incidents(
 ) -> gpd.GeoDataFrame:
     """Return a GeoDataFrame with exactly the schema's columns, order and dtypes.
 
-    Missing columns are added empty; extra columns are dropped.
+    Missing columns are added empty; extra columns are dropped; a missing precision
+    gets its documented default.
 
     Parameters
     ----------
@@ -200,6 +208,8 @@ def conform_incidents(
             column = frame[name].reset_index(drop=True)
         else:
             column = pd.Series([None] * n, index=pd.RangeIndex(n), dtype="object")
+        if name in _DEFAULTS and column.isna().any():
+            column = column.astype(object).where(column.notna(), _DEFAULTS[name])
         if str(column.dtype) == dtype:
             pass
         elif dtype == "datetime64[ns]":

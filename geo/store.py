@@ -340,15 +340,17 @@ class IncidentStore:
     ) -> str:
         now = _now()
         batch_id = _new_batch_id(now)
-        frame = schema.conform_incidents(gdf, gdf.geometry.to_numpy())
+        dtypes = gdf.dtypes.astype(str).to_dict()
+        conforms = all(dtypes.get(c) == schema.INCIDENT_DTYPES[c] for c in schema.INCIDENT_COLUMNS)
+        frame = gdf if conforms else schema.conform_incidents(gdf, gdf.geometry.to_numpy())
         columns: list[list] = []
         for name in schema.INCIDENT_COLUMNS:
-            values = frame[name]
             if name == "date":
-                col = values.dt.strftime("%Y-%m-%d").astype(object)
+                days = frame[name].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+                columns.append(np.datetime_as_string(days).tolist())
             else:
-                col = values.astype(object)
-            columns.append(col.where(values.notna(), None).tolist())
+                values = frame[name].to_numpy(dtype=object)
+                columns.append([None if v is None or v != v else v for v in values.tolist()])
         n = len(frame)
         columns += [[batch_id] * n, [_iso(now)] * n, [source_file] * n, [sha256] * n]
         rows = zip(encode_points(frame.geometry), *columns, strict=True)
@@ -682,8 +684,12 @@ class IncidentStore:
             where.append(f"\"date\" <= '{until:%Y-%m-%d}'")
         if types is not None:  # checked against INCIDENT_TYPES: safe to quote
             where.append(f'"type" IN ({", ".join(repr(str(t)) for t in types)})')
+        # GDAL links its own SQLite: while it has the file open in this process, POSIX
+        # locks of our sqlite3 connections are not reliable, so a read never overlaps a
+        # write of this process (other processes are unaffected: locks are per process)
+        thread_lock, _ = _locks(self.path, self._lock_path)
         try:
-            with warnings.catch_warnings():
+            with thread_lock, warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 frame = pyogrio.read_dataframe(
                     self.path,

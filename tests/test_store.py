@@ -1,0 +1,296 @@
+"""The incident store: seed, add, undo, audit, counts, concurrency and a killed writer."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from geo import schema, settings
+from geo.errors import StoreError, ValidationError
+from geo.ingest import validate_file
+from geo.selection import filter_incidents
+from geo.store import AUDIT_TABLE, LAYER, IncidentStore, load_incidents
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = settings.DATA_DIR / "sample_incidents.geojson"
+HERMEL = (36.38472, 34.39417)
+
+
+def incidents(ids, *, date="2025-01-01", type_="seizure"):
+    """Incidents of the schema at Hermel (a real town; the sample's coordinates)."""
+    n = len(ids)
+    frame = pd.DataFrame(
+        {"id": list(ids), "date": [date] * n, "type": [type_] * n, "location_precision_m": 1e4}
+    )
+    return schema.conform_incidents(frame, shapely.points([HERMEL] * n))
+
+
+def gpkg_count(path):
+    con = sqlite3.connect(path)
+    try:
+        return con.execute(
+            "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?", (LAYER,)
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_default_store_is_created_and_seeded_with_the_sample():
+    store = IncidentStore()
+    assert store.path == Path(os.environ[settings.STORE_ENV_VAR])
+    sample = gpd.read_file(SAMPLE)
+    stored = store.read()
+    assert sorted(stored["id"]) == sorted(sample["id"])
+    assert (stored["source_file"] == "sample_incidents.geojson").all()
+    audit = store.audit()
+    assert audit["action"].tolist() == ["seed"] and audit["accepted_count"].tolist() == [
+        len(sample)
+    ]
+    # opening it again does not seed twice
+    assert len(IncidentStore().read()) == len(sample)
+
+
+def test_stored_incidents_keep_every_field_and_the_schema():
+    store = IncidentStore()
+    stored = store.read().set_index("id")
+    sample = gpd.read_file(SAMPLE).set_index("id")
+    for fid, row in sample.iterrows():
+        got = stored.loc[fid]
+        assert got["description"] == row["description"]
+        assert got["date"] == row["date"]
+        assert got["location_precision_m"] == row["location_precision_m"]
+        assert got.geometry.equals_exact(row.geometry, 1e-9)
+    assert list(store.read().columns) == [
+        *schema.INCIDENT_COLUMNS,
+        *schema.STORE_COLUMNS,
+        "geometry",
+    ]
+    assert store.read().dtypes.astype(str).to_dict() == {
+        **schema.INCIDENT_DTYPES,
+        "geometry": "geometry",
+    }
+
+
+def test_explicit_missing_store_is_an_error_for_readers(tmp_path):
+    missing = tmp_path / "nope.gpkg"
+    with pytest.raises(StoreError, match=r"nope.gpkg does not exist; check --store"):
+        load_incidents(missing)
+    assert not missing.exists()
+
+
+def test_explicit_store_can_be_created_empty(tmp_path):
+    store = IncidentStore(tmp_path / "new.gpkg", create=True)
+    assert store.count() == 0 and len(store.read()) == 0
+    assert list(store.read().columns)[-1] == "geometry"
+
+
+def test_a_file_that_is_not_a_store_is_refused(tmp_path):
+    bogus = tmp_path / "bogus.gpkg"
+    bogus.write_text("hello")
+    with pytest.raises(StoreError, match="is not a GeoPackage"):
+        IncidentStore(bogus)
+
+
+def test_add_read_filter_undo_and_audit(tmp_path):
+    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    first = store.add(incidents(["A", "B"], date="2025-01-01"), source_file="a.geojson")
+    second = store.add(incidents(["C"], date="2025-02-01", type_="clash"))
+    assert store.count() == 3 == gpkg_count(store.path)
+    assert store.read(since="2025-01-15")["id"].tolist() == ["C"]
+    assert store.read(types=["seizure"])["id"].tolist() == ["A", "B"]
+    assert store.read(until="2025-01-01")["id"].tolist() == ["A", "B"]
+    everything = store.read()
+    pd.testing.assert_frame_equal(
+        filter_incidents(everything, since="2025-01-15").reset_index(drop=True),
+        store.read(since="2025-01-15"),
+    )
+    assert store.undo() == 1  # the last batch
+    assert store.read()["id"].tolist() == ["A", "B"]
+    assert store.undo(first) == 2
+    assert store.count() == 0 == gpkg_count(store.path)
+    with pytest.raises(StoreError, match="already undone"):
+        store.undo(second)
+    with pytest.raises(StoreError, match="no batch 'xyz'"):
+        store.undo("xyz")
+    audit = store.audit()
+    assert audit["action"].tolist() == ["add", "add", "undo", "undo"]
+    assert audit["batch_id"].tolist() == [first, second, second, first]
+    batches = store.batches()
+    assert batches["undone"].tolist() == [True, True]
+
+
+def test_report_with_rejections_stores_nothing_unless_partial(tmp_path):
+    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    data = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"id": "OK", "date": "2025-03-16", "type": "clash"},
+                    "geometry": {"type": "Point", "coordinates": list(HERMEL)},
+                },
+                {
+                    "type": "Feature",
+                    "properties": {"id": "BAD", "date": "2025-03-16", "type": "???"},
+                    "geometry": {"type": "Point", "coordinates": list(HERMEL)},
+                },
+            ],
+        }
+    ).encode()
+    report = validate_file(data, filename="mixed.geojson", existing=store)
+    with pytest.raises(ValidationError, match=r"nothing stored from mixed\.geojson: 1 feature"):
+        store.add(report)
+    assert store.count() == 0 and store.audit().empty
+    batch = store.add(report, accept_partial=True)
+    assert report.batch_id == batch and store.read()["id"].tolist() == ["OK"]
+    row = store.audit().iloc[-1]
+    assert (row["source_file"], row["accepted_count"], row["rejected_count"]) == (
+        "mixed.geojson",
+        1,
+        1,
+    )
+    assert row["source_sha256"] == report.sha256
+    again = validate_file(data, filename="mixed.geojson", existing=store)
+    assert any("already stored as batch" in p.reason for p in again.warnings)
+
+
+def test_id_clash_refuses_the_whole_upload(tmp_path):
+    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    store.add(incidents(["A"]))
+    with pytest.raises(ValidationError, match="nothing stored: 1 id"):
+        store.add(incidents(["B", "A"]))
+    assert store.read()["id"].tolist() == ["A"] and gpkg_count(store.path) == 1
+    assert len(store.audit()) == 1
+
+
+def test_gdal_sees_every_row(tmp_path):
+    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    for k in range(5):
+        store.add(incidents([f"A{k}", f"B{k}"]))
+    info = pyogrio.read_info(store.path, layer=LAYER)
+    assert info["features"] == 10
+    assert len(pyogrio.read_dataframe(store.path, layer=LAYER)) == 10
+    assert pyogrio.read_dataframe(store.path, layer=AUDIT_TABLE, read_geometry=False).shape[0] == 5
+
+
+def test_threads_do_not_lose_rows(tmp_path):
+    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    errors = []
+
+    def work(k):
+        try:
+            for i in range(10):
+                IncidentStore(store.path).add(incidents([f"T{k}-{i}"]))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert store.count() == 40 == gpkg_count(store.path) == len(store.read())
+
+
+WORKER = """
+import sys
+import pandas as pd, shapely
+from geo import schema
+from geo.store import IncidentStore
+store = IncidentStore(sys.argv[1])
+worker = sys.argv[2]
+frame = pd.DataFrame({"id": [f"P{worker}-{i}" for i in range(100)], "date": "2025-01-01",
+                      "type": "arrest"})
+uploads = schema.conform_incidents(frame, shapely.points([(36.38472, 34.39417)] * 100))
+for i in range(100):
+    store.add(uploads.iloc[[i]], source_file=f"upload-{worker}-{i}.geojson")
+"""
+
+
+def test_four_processes_times_one_hundred_uploads_keep_four_hundred_rows(tmp_path):
+    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(store.path), str(k)], env=env, stderr=subprocess.PIPE
+        )
+        for k in range(4)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err.decode()
+    stored = store.read()
+    assert len(stored) == 400 and stored["id"].is_unique
+    assert set(stored["id"]) == {f"P{k}-{i}" for k in range(4) for i in range(100)}
+    assert gpkg_count(store.path) == 400
+    assert len(pyogrio.read_dataframe(store.path, layer=LAYER)) == 400
+    assert len(store.audit()) == 400 and store.audit()["batch_id"].is_unique
+
+
+KILLED_WRITER = """
+import sys, time
+from pathlib import Path
+import pandas as pd, shapely
+import geo.store
+from geo import schema
+
+real = geo.store.encode_points
+
+def slow_points(geometry):
+    # hand the rows to SQLite one by one and stop half-way, inside the transaction
+    for k, blob in enumerate(real(geometry)):
+        if k == 5_000:
+            Path(sys.argv[2]).write_text("inserting")
+            time.sleep(120)
+        yield blob
+
+geo.store.encode_points = slow_points
+n = 10_000
+frame = pd.DataFrame({"id": [f"K{i}" for i in range(n)], "date": ["2025-01-02"] * n,
+                      "type": ["smuggling"] * n})
+geo.store.IncidentStore(sys.argv[1]).add(
+    schema.conform_incidents(frame, shapely.points([(36.38472, 34.39417)] * n)))
+"""
+
+
+def test_a_writer_killed_mid_upload_leaves_the_earlier_rows_and_none_of_its_own(tmp_path):
+    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    store.add(incidents([f"E{i}" for i in range(50)]))
+    marker = tmp_path / "marker"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(store.path), str(marker)],
+        env=env,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stderr.close()
+    reopened = IncidentStore(store.path)
+    stored = reopened.read()
+    assert sorted(stored["id"]) == sorted(f"E{i}" for i in range(50))
+    assert gpkg_count(store.path) == 50 == reopened.count()
+    assert reopened.audit()["action"].tolist() == ["add"]
+    # the lock died with the writer: the next upload goes through
+    reopened.add(incidents(["AFTER"]))
+    assert reopened.count() == 51
