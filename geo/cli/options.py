@@ -175,3 +175,32 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
         help="k of the top-k probability (default: %(default)s)",
     )
     add_density_options(parser)
+
+
+def add_ranking_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--terrain``, ``--normalisation``, ``--draws`` and ``--seed`` (analyze, report)."""
+    parser.add_argument(
+        "--terrain",
+        metavar="PATH",
+        help="elevation GeoTIFF (metres, any CRS) instead of the bundled coarse DEM",
+    )
+    parser.add_argument(
+        "--normalisation",
+        choices=("minmax", "rank"),
+        default=settings.PRIORITY_NORMALISATION,
+        help="how criteria are scaled to 0–1 before weighting (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--draws",
+        type=positive_int,
+        default=settings.SENSITIVITY_DRAWS,
+        metavar="N",
+        help="Monte Carlo draws of the weights (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=settings.SENSITIVITY_SEED,
+        metavar="N",
+        help="seed of the draws, for a reproducible result (default: %(default)s)",
+    )

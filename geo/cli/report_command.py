@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from geo import __version__, settings
-from geo.cli.options import add_analysis_options, positive_int
+from geo.cli.options import add_analysis_options, add_ranking_options, positive_int
 from geo.errors import BorderMonitorError, ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -101,23 +101,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="title of the report (default: 'Lebanon–Syria border: demarcation-priority sectors')",
     )
     add_analysis_options(parser)
+    add_ranking_options(parser)
     parser.set_defaults(run=run)
-
-
-def analysis_parameters(args: argparse.Namespace) -> Any:
-    """Return :class:`geo.analysis.AnalysisParameters` from the parsed options.
-
-    Every field of the dataclass that has an option of the same name is taken
-    from ``args``; the others keep their defaults.
-    """
-    from geo.analysis import AnalysisParameters
-
-    values = {
-        field.name: getattr(args, field.name)
-        for field in dataclasses.fields(AnalysisParameters)
-        if field.init and hasattr(args, field.name)
-    }
-    return AnalysisParameters(**values)
 
 
 def regenerate_command(args: argparse.Namespace) -> str:
@@ -140,6 +125,10 @@ def regenerate_command(args: argparse.Namespace) -> str:
         words += ["--bandwidth-m", f"{args.bandwidth_m:g}"]
     if args.half_life_days:
         words += ["--half-life-days", f"{args.half_life_days:g}"]
+    if args.terrain:
+        words += ["--terrain", str(args.terrain)]
+    words += ["--normalisation", args.normalisation, "--draws", str(args.draws)]
+    words += ["--seed", str(args.seed)]
     return shlex.join(words)
 
 
@@ -193,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from geo import exports, report
-    from geo.analysis import run_analysis
+    from geo.analysis import AnalysisParameters, run_analysis
     from geo.store import load_incidents
 
     out = _check_out(args.out)
@@ -207,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
         )
 
     def analyse() -> None:
-        state["result"] = run_analysis(state["incidents"], analysis_parameters(args))
+        state["result"] = run_analysis(state["incidents"], AnalysisParameters.from_args(args))
         state["inputs"] = report.collect_inputs(state["incidents"], store_path=store_path)
         _make_out(out)
 
