@@ -1,0 +1,265 @@
+"""Readers: every format, ACLED mapping, and fuzzing (our error or features, nothing else)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from geo import schema
+from geo.errors import ValidationError
+from geo.ingest import validate_file
+from geo.readers import detect_format, read_incident_file
+
+DATA = Path(__file__).parent / "data"
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample_incidents.geojson"
+HERMEL = (36.38472, 34.39417)
+QUSAYR = (36.58029, 34.5078)
+
+
+def _feature(fid, lon, lat, **props):
+    return {
+        "type": "Feature",
+        "id": fid,
+        "properties": {"date": "2025-03-16", "type": "clash", **props},
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+    }
+
+
+def test_feature_collection_single_feature_and_ndjson_give_the_same_incidents():
+    a, b = _feature("A", *HERMEL), _feature("B", *QUSAYR, type="seizure")
+    collection = json.dumps({"type": "FeatureCollection", "features": [a, b]}).encode()
+    ndjson = (json.dumps(a) + "\n" + json.dumps(b) + "\n").encode()
+    rfc8142 = ("\x1e" + json.dumps(a) + "\n\x1e" + json.dumps(b) + "\n").encode()
+    reports = [
+        validate_file(collection, filename="x.geojson"),
+        validate_file(ndjson, filename="x.ndjson"),
+        validate_file(ndjson, filename="x.geojson"),  # newline-delimited despite the name
+        validate_file(rfc8142, filename="x.geojsons"),
+    ]
+    for report in reports:
+        assert report.ok, report.to_text()
+        assert report.accepted["id"].tolist() == ["A", "B"]  # the Feature-level id is used
+        assert report.accepted["type"].tolist() == ["clash", "seizure"]
+    single = validate_file(json.dumps(a).encode(), filename="one.json")
+    assert single.accepted["id"].tolist() == ["A"]
+    assert reports[0].format == "geojson" and reports[1].format == "ndjson"
+
+
+def test_sample_reads_like_geopandas():
+    report = validate_file(SAMPLE)
+    reference = gpd.read_file(SAMPLE)
+    assert report.ok and report.accepted_count == len(reference)
+    np.testing.assert_allclose(
+        shapely.get_coordinates(report.accepted.geometry),
+        shapely.get_coordinates(reference.geometry),
+    )
+    assert report.accepted["description"].tolist() == reference["description"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("header", "sep"),
+    [
+        ("id,date,type,latitude,longitude", ","),
+        ("id,date,type,lat,lon", ","),
+        ("ID,Date,Type,Lat,Lng", ","),
+        ("id;date;type;y;x", ";"),
+        ("id\tdate\ttype\tlat\tlong", "\t"),
+    ],
+)
+def test_csv_coordinate_spellings(header, sep):
+    rows = [header, sep.join(["C1", "2025-03-16", "clash", str(HERMEL[1]), str(HERMEL[0])])]
+    report = validate_file(("\n".join(rows) + "\n").encode(), filename="notes.csv")
+    assert report.ok, report.to_text()
+    point = report.accepted.geometry.iloc[0]
+    assert (point.x, point.y) == HERMEL
+    assert report.accepted["id"].tolist() == ["C1"]
+
+
+def test_csv_with_unknown_columns_warns_that_they_are_not_stored():
+    text = "id,date,type,lat,lon,analyst\nC1,2025-03-16,clash,34.39417,36.38472,rk\n"
+    report = validate_file(text.encode(), filename="x.csv")
+    assert report.ok
+    assert any(p.field == "properties" and "analyst" in p.value for p in report.warnings)
+
+
+def test_acled_export_maps_columns_types_and_precision_codes():
+    report = validate_file(DATA / "acled_sample.csv")
+    assert report.format == "acled"
+    assert report.ok, report.to_text()
+    got = report.accepted.set_index("id")
+    assert list(got.index) == [
+        "LBN-T001",
+        "LBN-T002",
+        "SYR-T003",
+        "LBN-T004",
+        "SYR-T005",
+        "LBN-T006",
+    ]
+    # event types: ours, with ACLED's kept
+    assert got["type"].tolist() == ["clash", "shelling", "clash", "strike", "other", "arrest"]
+    assert got.loc["LBN-T004", "source_event_type"] == "Explosions/Remote violence"
+    assert got.loc["LBN-T004", "source_sub_event_type"] == "Air/drone strike"
+    # geo_precision 1/2/3 -> 2 km / 10 km / 50 km; time_precision 1/2/3 -> 1/7/31 days
+    assert got["location_precision_m"].tolist() == [
+        schema.ACLED_GEO_PRECISION_M[c] for c in (2, 2, 2, 1, 3, 2)
+    ]
+    assert got["date_precision_days"].tolist() == [
+        schema.ACLED_TIME_PRECISION_DAYS[c] for c in (1, 1, 2, 1, 3, 2)
+    ]
+    assert schema.ACLED_GEO_PRECISION_M == {1: 2_000.0, 2: 10_000.0, 3: 50_000.0}
+    assert schema.ACLED_TIME_PRECISION_DAYS == {1: 1, 2: 7, 3: 31}
+    # dates in ACLED's "17 March 2025" style, actors, fatalities, notes, source
+    assert got.loc["LBN-T002", "date"] == pd.Timestamp("2025-03-17")
+    assert got.loc["LBN-T001", "actor1"] == "Military Forces of Syria (2024-)"
+    assert got.loc["LBN-T001", "fatalities"] == 3
+    assert got.loc["SYR-T005", "description"].endswith("<b>smugglers</b> fled back into Lebanon.")
+    assert got.loc["LBN-T001", "source"] == "ACLED: wire reports of 16-17 March 2025 (AP; Reuters)"
+    assert got.loc["LBN-T001", "location_note"] == (
+        "ACLED location: Hermel, Hermel, Baalbek-Hermel; ACLED geo_precision 2"
+    )
+    assert (got.loc["LBN-T004"].geometry.x, got.loc["LBN-T004"].geometry.y) == (35.92405, 33.70287)
+
+
+def test_geopackage_layer_is_read_and_reprojected(tmp_path):
+    reference = gpd.read_file(SAMPLE)
+    path = tmp_path / "colleague.gpkg"
+    reference.to_crs(32637).to_file(path, layer="incidents")
+    report = validate_file(path)
+    assert report.format == "gpkg" and report.ok, report.to_text()
+    np.testing.assert_allclose(
+        shapely.get_coordinates(report.accepted.geometry),
+        shapely.get_coordinates(reference.geometry),
+        atol=1e-7,
+    )
+    assert report.accepted["date"].tolist() == reference["date"].astype("datetime64[ns]").tolist()
+    assert any("reprojected" in p.reason for p in report.warnings)
+
+
+def test_geopackage_polygon_is_rejected_not_turned_into_a_point(tmp_path):
+    frame = gpd.GeoDataFrame(
+        {"id": ["P"], "date": ["2025-03-16"], "type": ["clash"]},
+        geometry=[shapely.Point(HERMEL).buffer(0.01)],
+        crs=4326,
+    )
+    path = tmp_path / "areas.gpkg"
+    frame.to_file(path)
+    report = validate_file(path)
+    assert report.rejected_indices == [0]
+    assert "Polygon, not a Point" in report.errors[0].reason
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "expected"),
+    [
+        (b"SQLite format 3\x00", "x.bin", "gpkg"),
+        (b'{"type":', "x", "geojson"),
+        (b"a,b\n", "x", "csv"),
+        (b"{}", "x.ndjson", "ndjson"),
+        (b"{}", "x.csv", "csv"),
+    ],
+)
+def test_detect_format(data, name, expected):
+    assert detect_format(data, name) == expected
+
+
+def _outcome(data: bytes, filename: str) -> None:
+    try:
+        raw = read_incident_file(data, filename=filename)
+    except ValidationError as exc:
+        assert exc.problems and all(p.reason and p.fix for p in exc.problems)
+        return
+    assert len(raw.lon) == len(raw.lat) == len(raw.properties)
+    report = validate_file(data, filename=filename)  # and validation never raises either
+    assert report.accepted_count + report.rejected_count == report.feature_count
+
+
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@FUZZ
+@given(st.binary(max_size=300), st.sampled_from(["x.geojson", "x.csv", "x.ndjson", "x.gpkg", "x"]))
+def test_fuzz_any_bytes(data, filename):
+    _outcome(data, filename)
+
+
+@FUZZ
+@given(json_values)
+def test_fuzz_any_json_document(value):
+    _outcome(json.dumps(value).encode(), "x.geojson")
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.one_of(
+            json_values,
+            st.fixed_dictionaries(
+                {
+                    "type": st.sampled_from(["Feature", "feature", "Point"]),
+                    "properties": st.one_of(
+                        st.none(),
+                        st.dictionaries(
+                            st.sampled_from(
+                                [
+                                    "id",
+                                    "date",
+                                    "type",
+                                    "quantity",
+                                    "fatalities",
+                                    "description",
+                                    "location_precision_m",
+                                    "date_precision_days",
+                                    "Type",
+                                    "x",
+                                ]
+                            ),
+                            json_values,
+                            max_size=6,
+                        ),
+                    ),
+                    "geometry": st.one_of(
+                        json_values,
+                        st.fixed_dictionaries(
+                            {
+                                "type": st.sampled_from(["Point", "Polygon"]),
+                                "coordinates": st.one_of(
+                                    json_values, st.lists(st.floats(), max_size=3)
+                                ),
+                            }
+                        ),
+                    ),
+                }
+            ),
+        ),
+        max_size=5,
+    )
+)
+def test_fuzz_feature_collections(features):
+    data = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    _outcome(data, "x.geojson")
+
+
+@FUZZ
+@given(
+    st.lists(st.lists(st.text(max_size=12), min_size=1, max_size=6), max_size=6),
+    st.sampled_from([",", ";"]),
+)
+def test_fuzz_csv(rows, sep):
+    header = sep.join(["id", "date", "type", "lat", "lon"])
+    text = "\n".join([header] + [sep.join(row) for row in rows])
+    _outcome(text.encode("utf-8", "surrogatepass"), "x.csv")
