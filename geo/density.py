@@ -294,7 +294,7 @@ def _weighted_spread(values: np.ndarray, weights: np.ndarray) -> float:
     total = weights.sum()
     mean = np.dot(weights, values) / total
     std = math.sqrt(max(float(np.dot(weights, (values - mean) ** 2) / total), 0.0))
-    order = np.argsort(values, kind="stable")
+    order = np.argsort(values)
     cum = np.cumsum(weights[order])
     q1, q3 = np.interp([0.25 * total, 0.75 * total], cum, values[order])
     iqr = (q3 - q1) / 1.349
