@@ -8,6 +8,7 @@ analysis loads a layer: they read the committed files in ``data/``.
 from __future__ import annotations
 
 import importlib.metadata
+import itertools
 import json
 import logging
 import shutil
@@ -78,18 +79,39 @@ def timezone_polygons() -> tuple[MultiPolygon, MultiPolygon]:
     return polygons(TZ_BEIRUT), polygons(TZ_DAMASCUS)
 
 
+def _segments(geom: shapely.Geometry) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """Return every segment of every ring of a (multi)polygon, in ring order."""
+    segments = []
+    for ring in shapely.get_parts(shapely.get_rings(shapely.get_parts(geom))):
+        coords = [tuple(c) for c in shapely.get_coordinates(ring)]
+        segments.extend(itertools.pairwise(coords))
+    return segments
+
+
 def shared_edge(a: shapely.Geometry, b: shapely.Geometry) -> shapely.Geometry:
     """Return the boundary shared by two polygons, merged into lines.
+
+    The polygons must come from one topology (same vertices along the shared
+    edge), as the time-zone polygons and the country outlines of one source do.
+    A segment is shared when both polygons have it, in either direction. This
+    is linear in the number of vertices (``shapely.shared_paths`` took 77 s on
+    Syria's 46,000 vertices).
 
     Parameters
     ----------
     a, b
-        Polygons or multipolygons that share an edge (same vertices on it).
+        Polygons or multipolygons.
+
+    Returns
+    -------
+    shapely.Geometry
+        A LineString, or a MultiLineString if the shared edge is broken.
     """
-    forward, backward = shapely.shared_paths(
-        shapely.line_merge(a.boundary), shapely.line_merge(b.boundary)
-    ).geoms
-    return shapely.line_merge(shapely.union(forward, backward))
+    in_b = {frozenset(seg) for seg in _segments(b)}
+    shared = [seg for seg in _segments(a) if frozenset(seg) in in_b and seg[0] != seg[1]]
+    if not shared:
+        return shapely.MultiLineString([])
+    return shapely.line_merge(shapely.MultiLineString([list(seg) for seg in shared]))
 
 
 def natural_earth_countries(iso3: tuple[str, ...] = ("LBN", "SYR")) -> gpd.GeoDataFrame:
