@@ -443,8 +443,8 @@ table { border-collapse: collapse; width: 100%; margin: 1mm 0 3mm 0; }
 th, td { border: 0.5px solid #bbb; padding: 1mm 1.2mm; vertical-align: top; }
 th { background: #eee; text-align: left; }
 td.n { text-align: right; white-space: nowrap; }
-td { overflow-wrap: anywhere; }
 table.prov { table-layout: fixed; font-size: 8pt; }
+table.prov td { overflow-wrap: break-word; }
 .wide { page: wide; }
 .small { font-size: 7.5pt; }
 .mono { font-family: "DejaVu Sans Mono", monospace; font-size: 7pt; word-break: break-all; }
