@@ -218,11 +218,7 @@ def incident_criteria(
     out["incidents"] = count(everything).astype(np.int64)
     out["weighted_incidents"] = count(everything, np.asarray(weights, dtype=float))
     out["incident_density"] = out["weighted_incidents"] / zone_area_km2.to_numpy()
-    types = (
-        incidents["type"].astype("string").str.lower().fillna("").to_numpy(dtype=object)
-        if "type" in incidents.columns
-        else np.full(len(sector), "", dtype=object)
-    )
+    types = _lower_types(incidents, len(sector))
     for column, names in TYPE_COUNTS.items():
         out[column] = count(np.isin(types, names)).astype(np.int64)
     out["seized_quantity"] = _seized_quantity(incidents, sector, types, index)
@@ -240,6 +236,15 @@ def incident_criteria(
     expected = baseline * (recent_days / baseline_days)
     out["trend"] = np.log2((recent + 1.0) / (expected + 1.0))
     return out
+
+
+def _lower_types(incidents: pd.DataFrame, n: int) -> np.ndarray:
+    """Return the lower-cased type of each incident ('' when missing), fast for millions."""
+    if "type" not in incidents.columns:
+        return np.full(n, "", dtype=object)
+    codes, uniques = pd.factorize(incidents["type"], use_na_sentinel=True)
+    lowered = np.array([str(u).lower() for u in uniques] + [""], dtype=object)
+    return lowered[codes]  # the sentinel -1 picks the trailing ''
 
 
 def _seized_quantity(
