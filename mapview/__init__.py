@@ -10,5 +10,6 @@ is served from ``static/vendor`` (:mod:`mapview.assets`).
 from __future__ import annotations
 
 from mapview.escaping import escape_frame, escape_markdown, escape_text
+from mapview.standalone import write_standalone_html
 
-__all__ = ["escape_frame", "escape_markdown", "escape_text"]
+__all__ = ["escape_frame", "escape_markdown", "escape_text", "write_standalone_html"]
