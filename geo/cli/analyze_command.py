@@ -15,8 +15,7 @@ import logging
 import sys
 import textwrap
 
-from geo import settings
-from geo.cli.options import add_analysis_options, positive_int
+from geo.cli.options import add_analysis_options, add_ranking_options, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -41,31 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="table",
         help="output: a table for people, or json or csv for tools (default: %(default)s)",
     )
-    parser.add_argument(
-        "--terrain",
-        metavar="PATH",
-        help="elevation GeoTIFF (metres, any CRS) instead of the bundled coarse DEM",
-    )
-    parser.add_argument(
-        "--normalisation",
-        choices=("minmax", "rank"),
-        default=settings.PRIORITY_NORMALISATION,
-        help="how criteria are scaled to 0–1 before weighting (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--draws",
-        type=positive_int,
-        default=settings.SENSITIVITY_DRAWS,
-        metavar="N",
-        help="Monte Carlo draws of the weights (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=settings.SENSITIVITY_SEED,
-        metavar="N",
-        help="seed of the draws, for a reproducible result (default: %(default)s)",
-    )
+    add_ranking_options(parser)
     parser.add_argument(
         "--limit",
         type=positive_int,
