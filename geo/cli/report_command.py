@@ -237,6 +237,7 @@ def run(args: argparse.Namespace) -> int:
     with progress as bar:
         for label, step in steps:
             bar.set_description(label)
+            logger.info("%s", label)
             try:
                 step()
             except OSError as exc:
