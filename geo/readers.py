@@ -175,9 +175,10 @@ def _check_count(n: int, max_features: int) -> None:
 # --- GeoJSON -------------------------------------------------------------------
 
 
-def _structural_depth(text: str) -> int:
+def _structural_depth(text: str | bytes) -> int:
     """Return an upper estimate of the nesting depth (brackets in strings count too)."""
-    codes = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    codes = np.frombuffer(data, dtype=np.uint8)
     table = np.zeros(256, dtype=np.int8)
     table[[ord("{"), ord("[")]] = 1
     table[[ord("}"), ord("]")]] = -1
@@ -209,9 +210,9 @@ def _too_deep(max_depth: int, depth: int | str) -> ValidationError:
     )
 
 
-def _loads(text: str, *, max_depth: int) -> object:
-    """Parse JSON text, refusing nesting deeper than ``max_depth``."""
-    estimate = _structural_depth(text)
+def _loads(text: str, *, max_depth: int, data: bytes | None = None) -> object:
+    """Parse JSON text (``data``: the same as bytes), refusing nesting deeper than ``max_depth``."""
+    estimate = _structural_depth(data if data is not None else text)
     try:
         value = json.loads(text)
     except RecursionError:
@@ -420,7 +421,9 @@ def _features_to_raw(
 _UNPARSABLE = object()
 
 
-def read_geojson(text: str, *, max_features: int, max_depth: int) -> RawFeatures:
+def read_geojson(
+    text: str, *, max_features: int, max_depth: int, data: bytes | None = None
+) -> RawFeatures:
     """Read a GeoJSON FeatureCollection, a single Feature, or newline-delimited Features.
 
     Parameters
@@ -431,9 +434,11 @@ def read_geojson(text: str, *, max_features: int, max_depth: int) -> RawFeatures
         Most features accepted.
     max_depth
         Deepest JSON nesting accepted.
+    data
+        The file's bytes, when at hand (spares re-encoding for the depth check).
     """
     try:
-        value = _loads(text, max_depth=max_depth)
+        value = _loads(text, max_depth=max_depth, data=data)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" or text.lstrip().startswith("\x1e"):
             return read_ndjson(text, max_features=max_features, max_depth=max_depth)
@@ -717,7 +722,9 @@ def read_acled_frame(frame: pd.DataFrame, *, max_features: int) -> RawFeatures:
     lat_name, lon_name = _coordinate_columns(frame)
     lon, lat = _coordinates(frame, lat_name, lon_name, ids, problems)
     event_type, sub_type = column("event_type"), column("sub_event_type")
-    types = [_acled_type(e, s) for e, s in zip(event_type, sub_type, strict=True)]
+    pairs = list(zip(event_type.tolist(), sub_type.tolist(), strict=True))
+    mapping = {pair: _acled_type(*pair) for pair in set(pairs)}
+    types = [mapping[pair] for pair in pairs]
     unmapped = sorted({str(e) for e, t in zip(event_type, types, strict=True) if t is None and e})
     types = [t or ("other" if e else None) for e, t in zip(event_type, types, strict=True)]
     warnings: list[FeatureProblem] = []
@@ -736,9 +743,14 @@ def read_acled_frame(frame: pd.DataFrame, *, max_features: int) -> RawFeatures:
         )
     place = [
         ", ".join(str(p) for p in parts if p)
-        for parts in zip(column("location"), column("admin2"), column("admin1"), strict=True)
+        for parts in zip(
+            column("location").tolist(),
+            column("admin2").tolist(),
+            column("admin1").tolist(),
+            strict=True,
+        )
     ]
-    geo_code = column("geo_precision")
+    geo_code = column("geo_precision").tolist()
     note = [
         "; ".join(
             part
@@ -751,7 +763,7 @@ def read_acled_frame(frame: pd.DataFrame, *, max_features: int) -> RawFeatures:
         or None
         for p, g in zip(place, geo_code, strict=True)
     ]
-    source = [None if s is None else f"ACLED: {s}" for s in column("source")]
+    source = [None if s is None else f"ACLED: {s}" for s in column("source").tolist()]
     properties = pd.DataFrame(
         {
             "id": column("event_id_cnty").to_numpy(),
@@ -926,7 +938,7 @@ def read_incident_file(
         return read_csv(text, max_features=max_features)
     if fmt == "ndjson":
         return read_ndjson(text, max_features=max_features, max_depth=max_depth)
-    return read_geojson(text, max_features=max_features, max_depth=max_depth)
+    return read_geojson(text, max_features=max_features, max_depth=max_depth, data=data)
 
 
 __all__ = [

@@ -135,8 +135,14 @@ def _only(values: pd.Series, kinds: tuple[type, ...]) -> bool:
 
 def _check_ids(raw: RawFeatures, c: _Collector, *, stem: str, sha: str, existing_ids) -> list:
     values = _column(raw.properties, "id")
-    kinds = _kinds(values)
     ids: list = [None] * len(values)
+    if _only(values, (str,)):
+        stripped = [v.strip() for v in values.to_numpy()]
+        if all(stripped) and max(map(len, stripped), default=0) <= schema.MAX_ID_LENGTH:
+            ids = stripped
+            c.ids[:] = [shorten(v, 60) for v in ids]
+            values = values.iloc[:0]  # nothing left to check one by one
+    kinds = _kinds(values)
     for i, (value, kind) in enumerate(zip(values, kinds, strict=True)):
         if kind is str:
             text = value.strip()
@@ -238,6 +244,10 @@ def _check_dates(raw: RawFeatures, c: _Collector, today: dt.date) -> tuple[pd.Se
     plain = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
     parts = pd.DataFrame({"y": ["0"] * len(text), "m": "01", "d": "01"}, dtype=object)
     other = plain.isna().to_numpy()
+    if not other.any():
+        dates = plain
+        default_precision = np.full(len(text), settings.DEFAULT_DATE_PRECISION_DAYS)
+        return _date_errors(c, values, missing, dates, today), default_precision
     if other.any():
         extracted = text[other].astype("str").str.extract(_DATE_RE).astype(object)
         parts.loc[other, ["y", "m", "d"]] = extracted[["y", "m", "d"]].to_numpy()
@@ -256,6 +266,10 @@ def _check_dates(raw: RawFeatures, c: _Collector, today: dt.date) -> tuple[pd.Se
         settings.DEFAULT_DATE_PRECISION_DAYS,
         np.where(parts["m"].notna(), schema.MONTH_PRECISION_DAYS, schema.YEAR_PRECISION_DAYS),
     )
+    return _date_errors(c, values, missing, dates, today), default_precision
+
+
+def _date_errors(c, values, missing, dates, today):
     limit = pd.Timestamp(today)
     bad = dates.isna().to_numpy()
     future = (dates > limit).to_numpy()
@@ -289,7 +303,7 @@ def _check_dates(raw: RawFeatures, c: _Collector, today: dt.date) -> tuple[pd.Se
             c.error(
                 i, "date", values[i], "the date is before 1900", "check the year; write YYYY-MM-DD"
             )
-    return dates, default_precision
+    return dates
 
 
 def _check_number(
@@ -359,10 +373,15 @@ def _check_text(raw: RawFeatures, c: _Collector, name: str) -> pd.Series:
                     f"write {name} as plain text",
                 )
                 out[i] = None
-    too_long = np.fromiter(
-        (type(v) is str and len(v) > schema.MAX_TEXT_LENGTH for v in out.to_numpy()),
-        dtype=bool,
-        count=len(out),
+    if name not in raw.properties.columns:
+        return out
+    limit = schema.MAX_TEXT_LENGTH
+    texts = out.to_numpy()
+    longest = max((len(v) for v in texts if type(v) is str), default=0)
+    too_long = (
+        np.fromiter((type(v) is str and len(v) > limit for v in texts), bool, len(texts))
+        if longest > limit
+        else np.zeros(0, dtype=int)
     )
     for i in np.flatnonzero(too_long):
         c.error(
@@ -372,7 +391,9 @@ def _check_text(raw: RawFeatures, c: _Collector, name: str) -> pd.Series:
             f"{name} is longer than {schema.MAX_TEXT_LENGTH} characters",
             "shorten it; keep long reports in the source and cite it",
         )
-    return out.where(~_missing(out), None)
+    return pd.Series(
+        [v if type(v) is str and v and not v.isspace() else None for v in texts], dtype=object
+    )
 
 
 def _check_coordinates(raw: RawFeatures, c: _Collector) -> np.ndarray:
@@ -523,13 +544,22 @@ def _check_likely_duplicates(c, keep, x, y, types, dates, existing, options) -> 
         ptypes = np.concatenate([ptypes, ex["type"].to_numpy(dtype=object)])
         pdays = np.concatenate([pdays, ex["date"].to_numpy(dtype="datetime64[D]").astype("int64")])
         labels = labels + [f"{v} (stored)" for v in ex["id"].astype(object)]
-    tree = cKDTree(np.column_stack([px, py]))
-    pairs = tree.query_pairs(options.duplicate_distance_m, output_type="ndarray")
-    if not len(pairs):
+    # one tree per type: pairs of different types are never candidates
+    a_parts, b_parts = [], []
+    for kind in pd.unique(ptypes):
+        members = np.flatnonzero(ptypes == kind)
+        if len(members) < 2:
+            continue
+        tree = cKDTree(np.column_stack([px[members], py[members]]))
+        pairs = tree.query_pairs(options.duplicate_distance_m, output_type="ndarray")
+        if len(pairs):
+            a_parts.append(members[pairs[:, 0]])
+            b_parts.append(members[pairs[:, 1]])
+    if not a_parts:
         return
-    a, b = pairs[:, 0], pairs[:, 1]
-    same = (ptypes[a] == ptypes[b]) & (np.abs(pdays[a] - pdays[b]) <= options.duplicate_days)
-    a, b = a[same], b[same]
+    a, b = np.concatenate(a_parts), np.concatenate(b_parts)
+    close = np.abs(pdays[a] - pdays[b]) <= options.duplicate_days
+    a, b = a[close], b[close]
     matches: dict[int, list[str]] = {}
     for p, q in zip(a, b, strict=True):
         if p < n_new:
