@@ -59,6 +59,8 @@ logger = logging.getLogger(__name__)
 #: Raw criteria columns shown under ``criteria`` in the JSON, in this order.
 CRITERIA_COLUMNS: tuple[str, ...] = (
     "incidents",
+    "incidents_lb",
+    "incidents_sy",
     "weighted_incidents",
     "incident_density",
     "seizures",
@@ -509,6 +511,10 @@ def run_analysis(
         recent_days=params.trend_recent_days,
         baseline_days=params.trend_baseline_days,
     )
+    offset = located["offset_m"].to_numpy(dtype=float)
+    for side, on_side in (("lb", offset < 0), ("sy", offset >= 0)):
+        keep = (sector > 0) & on_side
+        raw[f"incidents_{side}"] = np.bincount(sector[keep] - 1, minlength=len(raw))[: len(raw)]
     density, density_message = (None, "density not requested")
     if with_density:
         density, density_message = _density(selected, params, line, weights_per_incident)

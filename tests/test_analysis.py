@@ -84,6 +84,8 @@ def test_the_sector_holding_a_dense_cluster_ranks_first(layers_kw):
     assert (top["sector_id"], top["rank"]) == (5, 1)
     assert top["incidents"] >= 30
     assert top["p_top_k"] == 1.0 and not top["unstable"]
+    assert top["incidents_lb"] + top["incidents_sy"] == top["incidents"]
+    assert top["incidents_lb"] > 5 and top["incidents_sy"] > 5  # a cluster astride the line
     assert result.sectors["rank"].is_monotonic_increasing
     assert result.sectors.crs.to_epsg() == 4326
     assert len(result.sectors) == 10
