@@ -219,3 +219,28 @@ def test_cli_density_writes_the_sample_surface(tmp_path, capsys):
     assert surface.kernel == "quartic" and surface.bandwidth_m == 6000.0
     assert surface.n_incidents == 6
     assert surface.mass == pytest.approx(surface.total_weight, rel=0.01)
+
+
+def test_cli_writes_hot_spots_from_a_store_of_36(tmp_path, capsys):
+    # the six real sample incidents, repeated six times 30 days apart (same real positions)
+    from geo.store import IncidentStore
+
+    store = IncidentStore()  # the test's own store ($BORDERMON_STORE), seeded with the sample
+    sample = store.read()
+    copies = []
+    for k in range(1, 6):
+        copy = sample.copy()
+        copy["id"] = copy["id"] + f"-copy{k}"
+        copy["date"] = copy["date"] - pd.Timedelta(days=30 * k)
+        copies.append(copy)
+    extra = gpd.GeoDataFrame(pd.concat(copies, ignore_index=True), crs=sample.crs)
+    store.add(extra[[c for c in extra.columns if c in sample.columns]], source_file="test")
+    out = tmp_path / "h.gpkg"
+    code = main(["hotspots", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "36 incidents" in captured.out
+    cells = gpd.read_file(out, layer="hotspots")
+    assert cells["count"].sum() == 36
+    assert {"cell_id", "z", "p", "p_fdr", "bin"} <= set(cells.columns)
+    assert cells["bin"].max() >= 1  # repeated incidents at Hermel make a hot spot
