@@ -284,7 +284,7 @@ class _Legend(MacroElement):
             legend.onAdd = function () {
                 var div = L.DomUtil.create("div", "bordermon-legend");
                 div.style.cssText = "background:rgba(255,255,255,0.9);padding:6px 8px;" +
-                    "font:12px/1.4 sans-serif;border-radius:4px;box-shadow:0 0 4px #888;" +
+                    "font:11px/1.35 sans-serif;border-radius:4px;box-shadow:0 0 4px #888;" +
                     "max-width:240px";
                 div.innerHTML = {{ this.html|tojson }};
                 return div;
@@ -512,8 +512,9 @@ def build_map(
         tiles=None,
         control_scale=True,
         prefer_canvas=True,
-        height=height_px,
         zoom_snap=0.25,
+        maxZoom=18,
+        minZoom=5,
         location=[34.0, 36.2],
         zoom_start=8,
     )
@@ -522,7 +523,7 @@ def build_map(
             tiles=tile_url,
             attr=escape_text(tile_attribution),
             name="Background tiles",
-            max_zoom=18,
+            maxZoom=18,
         ).add_to(m)
     legend: list[str] = []
     attribution: list[str] = []
@@ -662,8 +663,10 @@ def build_map(
         sources = sorted({str(s) for s in border.get("source", pd.Series(dtype=str)).dropna()})
         if sources:
             attribution.append("Border: " + escape_text("; ".join(sources)))
-        west, south, east, north = border.to_crs(4326).total_bounds
-        m.fit_bounds([[south, west], [north, east]], padding=(10, 10))
+        # The initial view shows the whole border (set directly: fitBounds would run before
+        # the frame has its final size).
+        centre, zoom = zoom_for_bounds(tuple(border.to_crs(4326).total_bounds))
+        m.location, m.options["zoom"] = centre, zoom
     if "crossings" in layers:
         crossings = layers["crossings"]
         g = group("Crossings")

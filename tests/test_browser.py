@@ -1,0 +1,214 @@
+"""The running app in a real browser (Debian's Chromium driven by Playwright).
+
+What only a browser shows: the map frame draws the border and the sectors from
+the vendored Leaflet, an upload goes through, hostile incident text fires no
+dialog when its popup and tooltip open, and no request leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+import layers
+from geo import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PAYLOADS = ["<img src=x onerror=alert(1)>", "${alert(1)}"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+        reason="chromium is not installed (CI installs it: .ci/run)",
+    ),
+]
+
+# Records every Leaflet map created in any frame, so the test can open popups.
+_HOOK_MAPS = """
+(() => {
+  let leaflet;
+  Object.defineProperty(window, "L", {
+    configurable: true,
+    get() { return leaflet; },
+    set(value) {
+      leaflet = value;
+      try {
+        value.Map.addInitHook(function () { (window.__maps = window.__maps || []).push(this); });
+      } catch (e) {}
+    },
+  });
+})();
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """Start the app on a free 127.0.0.1 port with its own store; yield its URL."""
+    store = tmp_path_factory.mktemp("browser") / "incidents.gpkg"
+    port = _free_port()
+    env = dict(os.environ, **{settings.STORE_ENV_VAR: str(store)})
+    log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", "app.py",
+            "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        ],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"streamlit did not start; see {log.name}")
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+def _hostile_upload(tmp_path: Path) -> Path:
+    """Two incidents at a real border point whose descriptions are script payloads."""
+    point = layers.load_border_line().interpolate(0.5, normalized=True)
+    features = [
+        {
+            "type": "Feature",
+            "properties": {
+                "id": f"XSS-{i}",
+                "date": "2025-06-01",
+                "type": "smuggling",
+                "description": payload,
+                "source": payload,
+                "location_precision_m": 1000,
+            },
+            "geometry": {"type": "Point", "coordinates": [point.x, point.y]},
+        }
+        for i, payload in enumerate(PAYLOADS)
+    ]
+    path = tmp_path / "hostile.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def test_map_upload_escaping_and_no_outside_request(server, browser, tmp_path):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(_HOOK_MAPS)
+    page = context.new_page()
+    requests: list[str] = []
+    dialogs: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(server)
+    page.get_by_text("Lebanon–Syria border monitor").first.wait_for(timeout=60_000)
+
+    # The map frame: Leaflet from static/vendor, with the border and the sectors.
+    frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']")
+    frame.locator(".leaflet-container").wait_for(timeout=60_000)
+    overlays = frame.locator(".leaflet-control-layers-overlays")
+    overlays.wait_for(state="attached", timeout=30_000)
+    labels = overlays.inner_text()
+    assert "Border" in labels
+    assert "Priority sectors" in labels
+    assert "Border:" in frame.locator(".leaflet-control-attribution").inner_text()
+    assert "Sector priority" in frame.locator(".bordermon-legend").inner_text()
+    assert frame.locator(".leaflet-control-scale").count() == 1
+
+    # Upload the hostile incidents and commit them.
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("input[type=file]").set_input_files(str(_hostile_upload(tmp_path)))
+    commit = page.get_by_role("button", name="Commit 2 valid incident(s)")
+    commit.wait_for(timeout=60_000)
+    commit.click()
+    page.get_by_text("Stored 2 incident(s)").wait_for(timeout=60_000)
+
+    # Back on the map: open every popup and tooltip; nothing may run.
+    page.get_by_role("tab", name="Map and ranking").click()
+    frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']")
+    frame.locator(".leaflet-container").wait_for(timeout=60_000)
+    map_frame = next(f for f in page.frames if "streamlit_folium" in f.url)
+    map_frame.wait_for_function(
+        """() => {
+            const maps = window.__maps || [];
+            if (!maps.length) { return false; }
+            let found = false;
+            const visit = (layer) => {
+                if (layer.getLayers) { layer.getLayers().forEach(visit); }
+                const popup = layer.getPopup && layer.getPopup();
+                if (popup && String(popup.getContent()).includes("onerror")) { found = true; }
+            };
+            maps[maps.length - 1].eachLayer(visit);
+            return found;
+        }""",
+        timeout=60_000,
+    )
+    texts = map_frame.evaluate(
+        """() => {
+            const shown = [];
+            const map = window.__maps[window.__maps.length - 1];
+            const visit = (layer) => {
+                if (layer.getLayers) { layer.getLayers().forEach(visit); }
+                if (layer.getPopup && layer.getPopup()) {
+                    layer.openPopup();
+                    const el = layer.getPopup().getElement();
+                    if (el) { shown.push(el.innerText); }
+                }
+                if (layer.getTooltip && layer.getTooltip()) { layer.openTooltip(); }
+            };
+            map.eachLayer(visit);
+            return shown;
+        }"""
+    )
+    page.wait_for_timeout(1000)  # give any injected handler time to fire
+    assert dialogs == []
+    joined = "\n".join(texts)
+    for payload in PAYLOADS:
+        assert payload in joined  # shown as text, not run
+    assert map_frame.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
+
+    outside = [u for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")
+               and urlsplit(u).hostname != "127.0.0.1"]  # fmt: skip
+    assert outside == []
+    assert any("/app/static/vendor/leaflet/leaflet.js" in u for u in requests)
+    context.close()
