@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
@@ -74,6 +75,7 @@ def test_empty_incidents_weigh_nothing():
     assert incident_weights(frame(type=[])).shape == (0,)
 
 
+@hsettings(max_examples=40)
 @given(
     types=st.lists(st.sampled_from(settings.INCIDENT_TYPES), min_size=1, max_size=20),
     data=st.data(),
