@@ -563,6 +563,10 @@ def run_analysis(
         for name, crit in CRITERIA.items():
             if crit.incident_based:
                 used[name] = 0.0
+    # Criteria that must stay out of the one-at-a-time sweep too.
+    excluded = {n for n, missing in unmeasured.items() if missing}
+    if not evidence_ok:
+        excluded |= {n for n, c in CRITERIA.items() if c.incident_based}
     total = sum(used.values())
     ranked = total > 0
     used = {k: (v / total if ranked else 0.0) for k, v in used.items()}
@@ -608,6 +612,7 @@ def run_analysis(
             draws=params.draws,
             concentration=params.concentration,
             seed=params.seed,
+            oat_criteria=[n for n in CRITERIA if n not in excluded],
         )
         table["p_top_k"] = sens.p_top_k
         table["rank_low"] = sens.rank_low

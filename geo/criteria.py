@@ -148,6 +148,9 @@ TYPE_COUNTS: dict[str, tuple[str, ...]] = {
 #: itself (the layer lists the reference's source too) and is not counted.
 SAME_LINE_M = 1.0
 
+#: Fewest DEM cell centres in a zone before every touched cell is taken instead.
+MIN_TERRAIN_CELLS = 4
+
 #: Text of the unofficial-crossings criterion when no layer gives any.
 UNOFFICIAL_CROSSINGS_NOTE = (
     "known unofficial crossings: no sourced dataset exists (the Lebanese army speaks of "
@@ -520,8 +523,10 @@ def line_uncertainty(
 def terrain_criteria(zones: gpd.GeoDataFrame, path: str | os.PathLike[str] | None) -> pd.DataFrame:
     """Return the mean elevation and the relief of each zone (zonal statistics).
 
-    Cells whose centre lies in a zone count; a zone that holds no cell centre
-    (a DEM coarser than the zone) takes every cell it touches.
+    Cells whose centre lies in a zone count; a zone holding fewer than
+    :data:`MIN_TERRAIN_CELLS` cell centres (a DEM nearly as coarse as the zone,
+    like the bundled 9 km one) takes every cell it touches, so that its relief
+    is not a meaningless 0 from a single cell.
 
     Parameters
     ----------
@@ -580,7 +585,7 @@ def terrain_criteria(zones: gpd.GeoDataFrame, path: str | os.PathLike[str] | Non
                 )
                 values = data[mask]
                 values = values[np.isfinite(values)]
-                if values.size:
+                if values.size >= MIN_TERRAIN_CELLS:
                     break
             if values.size:
                 out.iloc[row, 0] = float(values.mean())

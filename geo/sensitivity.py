@@ -164,6 +164,7 @@ def analyse_sensitivity(
     seed: int | None = settings.SENSITIVITY_SEED,
     interval_percent: Sequence[float] = settings.RANK_INTERVAL_PERCENT,
     oat_factors: Sequence[float] = settings.SENSITIVITY_OAT_FACTORS,
+    oat_criteria: Sequence[str] | None = None,
 ) -> SensitivityResult:
     """Perturb the weights and measure how the ranking moves.
 
@@ -181,6 +182,9 @@ def analyse_sensitivity(
         Lower and upper quantiles (per cent) of the rank interval.
     oat_factors
         Multipliers of the one-at-a-time sweep.
+    oat_criteria
+        Criteria to sweep (default all); leave out those that must stay at 0
+        (not measured, or too few incidents).
     """
     if top_k < 1:
         raise ConfigurationError(f"top_k={top_k!r} must be at least 1")
@@ -198,7 +202,8 @@ def analyse_sensitivity(
     unstable = ((p_top_k > p_lo) & (p_top_k < p_hi)) | (
         rank_high - rank_low > settings.UNSTABLE_RANK_SPAN
     )
-    oat, oat_ranks = _one_at_a_time(x, w, names, normalised.index, top_k, oat_factors)
+    swept = names if oat_criteria is None else [n for n in names if n in set(oat_criteria)]
+    oat, oat_ranks = _one_at_a_time(x, w, names, swept, normalised.index, top_k, oat_factors)
     return SensitivityResult(
         p_top_k=p_top_k,
         rank_low=rank_low,
@@ -230,6 +235,7 @@ def _one_at_a_time(
     x: np.ndarray,
     w: np.ndarray,
     names: list[str],
+    swept: list[str],
     ids: pd.Index,
     top_k: int,
     factors: Sequence[float],
@@ -238,6 +244,8 @@ def _one_at_a_time(
     base_top = _top(np.zeros(len(x)), base_scores, ids, top_k)
     rows, rank_rows = [], []
     for j, name in enumerate(names):
+        if name not in swept:
+            continue
         base = w[j] if w[j] > 0 else 1.0 / len(names)
         for factor in factors:
             v = w.copy()

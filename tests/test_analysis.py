@@ -125,6 +125,9 @@ def test_minimum_evidence_guard_ranks_only_on_reference_layers(layers_kw):
     assert result.sectors["incidents"].sum() == 3  # still counted and shown
     assert result.sectors["rank"].notna().all()
     assert result.hotspots is None and "30" in result.hotspots_message
+    # The one-at-a-time sweep does not bring the excluded criteria back.
+    swept = set(result.sensitivity.oat["criterion"])
+    assert swept == {"crossings", "exposure", "line_uncertainty"}
 
 
 def test_minimum_evidence_guard_refuses_to_rank_noise(layers_kw):

@@ -247,3 +247,14 @@ def test_check_weights_normalises_and_rejects():
         check_weights({"exposure": -1})
     with pytest.raises(ConfigurationError, match=r"every criterion has weight 0"):
         check_weights(dict.fromkeys(CRITERIA, 0.0))
+
+
+def test_a_coarse_dem_uses_every_touched_cell(tmp_path, whole):
+    # 10 km cells: a 5 km × 4 km zone holds at most one cell centre, so the cells it
+    # touches are taken (sector 1 spans x -2..5 km, y ±2 km: two columns, one row).
+    values = np.array([[100.0, 300.0, 700.0], [1000.0, 1000.0, 1000.0]])
+    path = tmp_path / "coarse.tif"
+    _write_dem(path, values, X0 - 10_000, Y0 + 5_000, 10_000.0)
+    out = terrain_criteria(whole, path)
+    assert out.loc[1, "relief_m"] == pytest.approx(200.0)
+    assert out.loc[1, "elevation_mean_m"] == pytest.approx(200.0)

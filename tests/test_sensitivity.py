@@ -87,6 +87,8 @@ def test_one_at_a_time_sweep():
     assert s.oat_rank_min.tolist() == [1, 1, 2]  # without a: 0.125, 0.8, 0.15
     # Without b sector 2 scores 0.05/0.7 < sector 3's 0.12/0.7; without a, sector 1 is last.
     assert s.oat_rank_max.tolist()[:2] == [3, 3]
+    only_c = analyse_sensitivity(norm, WEIGHTS, top_k=1, draws=10, oat_criteria=["c"])
+    assert set(only_c.oat["criterion"]) == {"c"}
     d = s.to_dict()
     assert d["draws"] == 100 and len(d["one_at_a_time"]) == 6
     with pytest.raises(ConfigurationError, match=r"top_k=0"):
