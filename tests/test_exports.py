@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from pyproj import CRS
-from report_fixtures import HOSTILE, analyse, make_incidents
+from report_fixtures import HOSTILE, LINE, analyse, make_incidents
 
 from geo import settings
 from geo.density import DensitySurface
@@ -249,6 +249,26 @@ def test_standalone_map_inlines_every_asset_and_keeps_text_plain(tmp_path):
     assert "${alert" not in page
     assert "&lt;a rel=&quot;attachment&quot; href=&quot;file:///etc/passwd&quot;&gt;" in page
     assert "&#36;{alert(document.domain)}" in page
+
+
+def test_the_analysts_map_exported_standalone_keeps_incident_text_plain(result):
+    from mapview.builder import build_map
+    from mapview.standalone import render_standalone_html
+
+    border = gpd.GeoDataFrame({"name": ["line"], "source": ["test"]}, geometry=[LINE], crs=4326)
+    page = render_standalone_html(
+        build_map(
+            border=border,
+            incidents=result.incidents,
+            sectors=sectors_frame(result),
+            density=result.density,
+        )
+    )
+    assert "<img src=x" not in page and "${alert" not in page and "<a rel=" not in page
+    decoded = page.replace("\\u0026", "&").replace("\\u003c", "<").replace("\\u003e", ">")
+    assert "&lt;img src=x onerror=alert(1)&gt; &#36;{alert(document.domain)}" in decoded
+    assert "<img src=x" not in decoded and "${alert" not in decoded
+    assert not re.search(r"<script[^>]+src=", page)
 
 
 def test_standalone_map_refuses_an_asset_without_local_copy(tmp_path):
