@@ -315,7 +315,8 @@ def gmt_segments(args: list[str]) -> list[tuple[str, list[tuple[float, float]]]]
             "GMT is not installed; install it with `apt-get install --no-install-recommends "
             "gmt gmt-gshhg-full gmt-dcw` (build only)"
         )
-    result = subprocess.run([gmt, *args], capture_output=True, text=True, check=False)
+    with tempfile.TemporaryDirectory() as tmp:  # GMT writes gmt.history where it runs
+        result = subprocess.run([gmt, *args], capture_output=True, text=True, check=False, cwd=tmp)
     if result.returncode != 0:
         raise LayerError(f"gmt {' '.join(args)} failed: {result.stderr.strip()[:300]}")
     segments: list[tuple[str, list[tuple[float, float]]]] = []
