@@ -116,3 +116,180 @@ def test_every_vendored_file_exists():
     for relative in [*JS_FILES.values(), *CSS_FILES.values()]:
         if relative is not None:
             assert vendor_path(relative).is_file(), relative
+
+
+# --- the map builder ------------------------------------------------------------------------
+
+import base64  # noqa: E402
+import io  # noqa: E402
+import math  # noqa: E402
+import re  # noqa: E402
+
+import geopandas as gpd  # noqa: E402
+import numpy as np  # noqa: E402
+import shapely  # noqa: E402
+from affine import Affine  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from geo import settings  # noqa: E402
+from mapview.builder import (  # noqa: E402
+    build_map,
+    density_image,
+    hexbin_incidents,
+    prepare_layer,
+    priority_class,
+    zoom_for_bounds,
+)
+
+#: Real places on the border (Qaa-Jousieh crossing area and Masnaa), from the sample incidents.
+QAA = (36.5433, 34.4217)
+HERMEL = (36.38472, 34.39417)
+
+
+def _incidents(points, **columns) -> gpd.GeoDataFrame:
+    n = len(points)
+    data = {
+        "id": [f"I{i}" for i in range(n)],
+        "date": pd.to_datetime(["2025-03-16"] * n),
+        "type": ["seizure"] * n,
+        "description": ["ordinary"] * n,
+        "source": ["test"] * n,
+        "location_precision_m": [1000.0] * n,
+    }
+    data.update(columns)
+    return gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(*zip(*points, strict=True)), crs=4326)
+
+
+def _border() -> gpd.GeoDataFrame:
+    line = shapely.LineString([(35.97, 34.63), (36.55, 34.42), (35.77, 33.34)])
+    return gpd.GeoDataFrame(
+        {"name": ["LB-SY"], "source": ["OSM <test>"]}, geometry=[line], crs=4326
+    )
+
+
+@pytest.mark.parametrize(
+    ("rank", "label"),
+    [
+        (1, "rank 1–5"),
+        (5, "rank 1–5"),
+        (6, "rank 6–10"),
+        (11, "rank 11–20"),
+        (21, "rank 21 and below"),
+    ],
+)
+def test_priority_class_labels(rank, label):
+    assert priority_class(rank, top_k=5)[1] == label
+
+
+def test_zoom_for_bounds_fits_and_is_the_largest_that_fits():
+    bounds = (35.77, 33.34, 36.62, 34.69)
+    (lat, lon), zoom = zoom_for_bounds(bounds, width_px=700, height_px=600)
+    assert (lat, lon) == pytest.approx((34.015, 36.195))
+
+    def pixels(z):
+        world = 256 * 2**z
+        y = lambda la: math.log(math.tan(math.pi / 4 + math.radians(la) / 2))  # noqa: E731
+        return (bounds[2] - bounds[0]) / 360 * world, (y(bounds[3]) - y(bounds[1])) / (
+            2 * math.pi
+        ) * world
+
+    w, h = pixels(zoom)
+    assert w <= 700 and h <= 600
+    w1, h1 = pixels(zoom + 1)
+    assert w1 > 700 or h1 > 600
+
+
+def test_hexbin_counts_every_point_into_a_hexagon_that_contains_it():
+    rng = np.random.default_rng(1)
+    pts = list(zip(rng.uniform(35.9, 36.6, 500), rng.uniform(33.4, 34.6, 500), strict=True))
+    inc = _incidents(pts)
+    hexes = hexbin_incidents(inc, hex_km=5.0)
+    assert hexes["count"].sum() == 500
+    metric = hexes.to_crs(settings.METRIC_CRS)
+    points = inc.to_crs(settings.METRIC_CRS)
+    joined = gpd.sjoin(points, metric, predicate="intersects")
+    assert joined.index.nunique() == 500
+    # distance between opposite edges is 5 km, area is sqrt(3)/2 * 5^2 km^2
+    xmin, _, xmax, _ = metric.geometry.iloc[0].bounds
+    assert xmax - xmin == pytest.approx(5000.0, rel=1e-6)
+    assert metric.area.iloc[0] == pytest.approx(math.sqrt(3) / 2 * 25e6, rel=1e-6)
+
+
+def test_hexbin_puts_identical_points_in_one_hexagon():
+    hexes = hexbin_incidents(_incidents([QAA] * 7))
+    assert hexes["count"].tolist() == [7]
+
+
+def test_prepare_layer_escapes_text_and_simplifies_within_tolerance():
+    line = gpd.GeoSeries([_border().geometry.iloc[0].segmentize(0.001)], crs=4326)
+    gdf = gpd.GeoDataFrame({"name": ["<b>${x}</b>"], "n": [1.23456]}, geometry=line, crs=4326)
+    out = prepare_layer(gdf, columns=["name", "n", "missing"], simplify_m=100.0)
+    assert out["name"].iloc[0] == "&lt;b&gt;&#36;{x}&lt;/b&gt;"
+    assert out["n"].iloc[0] == 1.235
+    assert shapely.get_num_coordinates(out.geometry.iloc[0]) < shapely.get_num_coordinates(
+        line.iloc[0]
+    )
+    metric_in = line.to_crs(settings.METRIC_CRS).iloc[0]
+    metric_out = out.geometry.to_crs(settings.METRIC_CRS).iloc[0]
+    assert metric_in.hausdorff_distance(metric_out) <= 100.0 + 1.0  # + rounding to 1e-5 degrees
+
+
+def test_density_image_places_the_surface_and_keeps_zero_transparent():
+    # A 40 x 40 km surface of 1 km cells in the metric CRS with one hot cell.
+    values = np.zeros((40, 40))
+    values[10, 30] = 2.0
+    surface = type("S", (), {})()
+    surface.values, surface.crs = values, settings.METRIC_CRS
+    surface.transform = Affine(1000.0, 0.0, 480_000.0, 0.0, -1000.0, 3_800_000.0)
+    uri, ((south, west), (north, east)), vmax = density_image(surface, max_pixels=800)
+    image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+    rgba = np.asarray(image)
+    assert rgba.shape[2] == 4 and vmax > 0
+    assert (rgba[..., 3] > 0).sum() >= 1
+    # the brightest pixel is where the hot cell is (within two 1 km cells)
+    row, col = np.unravel_index(np.argmax(rgba[..., 3]), rgba.shape[:2])
+    lat = north - (row + 0.5) / rgba.shape[0] * (north - south)
+    lon = west + (col + 0.5) / rgba.shape[1] * (east - west)
+    hot = gpd.GeoSeries(
+        [shapely.Point(480_000 + 30_500, 3_800_000 - 10_500)], crs=settings.METRIC_CRS
+    )
+    found = gpd.GeoSeries([shapely.Point(lon, lat)], crs=4326).to_crs(settings.METRIC_CRS)
+    assert found.distance(hot.iloc[0]).iloc[0] < 2_000
+
+
+def test_build_map_escapes_popups_tooltips_and_attribution():
+    inc = _incidents(
+        [QAA, HERMEL],
+        description=["<img src=x onerror=alert(1)>", "${alert(1)}"],
+        source=["`x`", "a\\b"],
+    )
+    html_text = build_map(border=_border(), incidents=inc).get_root().render()
+    assert "<img src=x" not in html_text
+    assert "${alert" not in html_text
+    data = html_text.replace("\\u0026", "&")  # the marker array is written with tojson
+    assert "&lt;img src=x onerror=alert(1)&gt;" in data
+    assert "&#36;{alert(1)}" in data
+    assert "OSM &lt;test&gt;" in data  # the border's source, in the attribution
+    assert "/app/static/vendor/leaflet/leaflet.js" in html_text
+    assert not re.search(r"https?://(?!leafletjs\.com)", html_text)
+
+
+def test_build_map_sends_few_incidents_one_by_one_with_precision_circles():
+    inc = _incidents([QAA, HERMEL], location_precision_m=[30_000.0, 10_000.0])
+    html_text = build_map(incidents=inc).get_root().render()
+    assert "L.markerClusterGroup" in html_text
+    assert "[34.4217, 36.5433, 30000," in html_text.replace(".0,", ",")
+    assert "[34.39417, 36.38472, 10000," in html_text.replace(".0,", ",")
+
+
+def test_build_map_aggregates_many_incidents_into_hexagons():
+    rng = np.random.default_rng(0)
+    n = 100_000
+    pts = list(zip(rng.uniform(35.9, 36.6, n), rng.uniform(33.4, 34.6, n), strict=True))
+    inc = gpd.GeoDataFrame(
+        {"type": ["seizure"] * n}, geometry=gpd.points_from_xy(*zip(*pts, strict=True)), crs=4326
+    )
+    html_text = build_map(border=_border(), incidents=inc).get_root().render()
+    assert len(html_text) < 2_000_000
+    assert "counted in 5 km hexagons" in html_text
+    assert "L.markerClusterGroup" not in html_text
