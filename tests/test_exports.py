@@ -267,7 +267,8 @@ def test_the_analysts_map_exported_standalone_keeps_incident_text_plain(result):
     assert "<img src=x" not in page and "${alert" not in page and "<a rel=" not in page
     decoded = page.replace("\\u0026", "&").replace("\\u003c", "<").replace("\\u003e", ">")
     assert "&lt;img src=x onerror=alert(1)&gt; &#36;{alert(document.domain)}" in decoded
-    assert "<img src=x" not in decoded and "${alert" not in decoded
+    assert "<img src=x" not in decoded
+    assert "${alert" not in decoded
     assert not re.search(r"<script[^>]+src=", page)
 
 
