@@ -139,7 +139,7 @@ def main() -> None:
         print(
             f"{'input':<10} {'features':>9} {'file MB':>8} {'read+validate s':>16} "
             f"{'store s':>8} {'total s':>8} {'read back s':>12} {'peak RSS MB':>12} "
-            f"{'growth MB':>10} {'warm-up s':>10}"
+            f"{'growth MB':>10} {'warm-up s':>10} {'total CPU s':>12}"
         )
         for name, path in files.items():
             out = subprocess.run(
@@ -159,7 +159,8 @@ def main() -> None:
             print(
                 f"{name:<10} {r['features']:>9} {r['size_mb']:>8.1f} {r['validate_s']:>16.2f} "
                 f"{r['store_s']:>8.2f} {r['total_s']:>8.2f} {r['read_back_s']:>12.2f} "
-                f"{r['peak_mb']:>12.0f} {r['growth_mb']:>10.0f} {r['cold_s']:>10.2f}"
+                f"{r['peak_mb']:>12.0f} {r['growth_mb']:>10.0f} {r['cold_s']:>10.2f} "
+                f"{r['cpu_s']:>12.2f}"
             )
 
 
