@@ -70,7 +70,7 @@ from affine import Affine
 
 from geo import settings
 from geo.errors import ConfigurationError, LayerError
-from geo.sectors import BorderReference, line_piece, locate_xy, project_xy, sector_bounds_m
+from geo.sectors import BorderReference, line_piece, locate_xy, sector_bounds_m
 
 logger = logging.getLogger(__name__)
 
@@ -330,9 +330,15 @@ def _line_pieces(ref: BorderReference, bounds: np.ndarray) -> np.ndarray:
     )
 
 
-def _points_metric(frame: gpd.GeoDataFrame) -> np.ndarray:
-    geoms = frame.to_crs(settings.METRIC_CRS).geometry.to_numpy()
-    return shapely.centroid(geoms)
+def _points_in_zones(
+    frame: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, index: pd.Index
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Return a point layer's metric points, names and ``inside[sector, point]``."""
+    points = shapely.centroid(frame.to_crs(settings.METRIC_CRS).geometry.to_numpy())
+    names = frame["name"].astype("string").fillna("(unnamed)").tolist()
+    zone_geoms = zones.to_crs(settings.METRIC_CRS).set_index("sector_id").geometry
+    inside = shapely.contains(zone_geoms.reindex(index).to_numpy()[:, None], points[None, :])
+    return points, names, inside
 
 
 def _nearest(pieces: np.ndarray, points: np.ndarray, names: list[str]) -> tuple[list, np.ndarray]:
@@ -380,11 +386,7 @@ def crossing_criteria(
         else pd.Series("", index=crossings.index)
     )
     unofficial = status.str.contains("unofficial|illegal|informal", regex=True).to_numpy()
-    points = _points_metric(crossings)
-    names = crossings["name"].astype("string").fillna("(unnamed)").tolist()
-    zone_geoms = zones.to_crs(settings.METRIC_CRS).set_index("sector_id").geometry
-    zone_geoms = zone_geoms.reindex(index).to_numpy()
-    inside = shapely.contains(zone_geoms[:, None], points[None, :])
+    points, names, inside = _points_in_zones(crossings, zones, index)
     out["official_crossings"] = inside[:, ~unofficial].sum(axis=1).astype(np.int64)
     if unofficial.any():
         out["unofficial_crossings"] = inside[:, unofficial].sum(axis=1).astype(np.int64)
@@ -429,15 +431,12 @@ def exposure_criteria(
         out["nearest_town"] = None
         out["nearest_town_km"] = np.nan
         return out
-    points = _points_metric(towns)
-    names = towns["name"].astype("string").fillna("(unnamed)").tolist()
+    points, names, inside = _points_in_zones(towns, zones, index)
     population = (
         pd.to_numeric(towns["population"], errors="coerce").to_numpy(dtype=float)
         if "population" in towns.columns
         else np.full(len(towns), np.nan)
     )
-    zone_geoms = zones.to_crs(settings.METRIC_CRS).set_index("sector_id").geometry
-    inside = shapely.contains(zone_geoms.reindex(index).to_numpy()[:, None], points[None, :])
     known = np.isfinite(population)
     out["towns_in_zone"] = inside.sum(axis=1).astype(np.int64)
     out["population_in_zone"] = (inside * np.where(known, population, 0.0)).sum(axis=1)
@@ -638,9 +637,3 @@ def check_weights(weights: Mapping[str, float]) -> dict[str, float]:
             "weights: every criterion has weight 0; fix: give at least one a positive weight"
         )
     return {name: merged.get(name, 0.0) / total for name in CRITERIA}
-
-
-def project_points(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Return the metric coordinates of a point GeoDataFrame."""
-    geoms = frame.geometry.to_numpy()
-    return project_xy(shapely.get_x(geoms), shapely.get_y(geoms), crs=frame.crs or 4326)
