@@ -79,6 +79,7 @@ __all__ = [
     "estimate_bandwidth",
     "estimate_density",
     "evaluate_exact_density",
+    "group_precisions",
     "read_geotiff",
 ]
 
@@ -415,13 +416,29 @@ def _quartic_2d(radius_cells: float) -> np.ndarray:
     return kernel / kernel.sum()
 
 
-def _precision_classes(sigma_loc_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Group location sigmas: return (class value per point, class values)."""
-    distinct = np.unique(sigma_loc_m)
+def group_precisions(values_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group location precisions (or sigmas) into a few classes.
+
+    Exact values when there are at most 16 distinct ones; otherwise classes
+    on a logarithmic scale 9 % apart (a value of at most 1 m becomes 0).
+
+    Parameters
+    ----------
+    values_m
+        One precision (metres) per incident.
+
+    Returns
+    -------
+    codes
+        Class index of each incident.
+    classes
+        The value (metres) of each class.
+    """
+    distinct = np.unique(values_m)
     if distinct.size <= _MAX_PRECISION_CLASSES:
-        codes = np.searchsorted(distinct, sigma_loc_m)
+        codes = np.searchsorted(distinct, values_m)
         return codes, distinct
-    positive = np.maximum(sigma_loc_m, 1.0)
+    positive = np.maximum(values_m, 1.0)
     levels = np.round(np.log(positive) / math.log(_CLASS_RATIO))
     distinct_levels, codes = np.unique(levels, return_inverse=True)
     values = np.exp(distinct_levels * math.log(_CLASS_RATIO))
@@ -482,7 +499,7 @@ def estimate_density(
         codes = np.zeros(x.size, dtype=np.int64)
         sigma_classes = np.zeros(1)
     else:
-        codes, sigma_classes = _precision_classes(np.asarray(precision_m, dtype=float) / 2.0)
+        codes, sigma_classes = group_precisions(np.asarray(precision_m, dtype=float) / 2.0)
     h_cells = bandwidth_m / grid.cell_m
     total = np.zeros(grid.shape)
     outside = 0.0

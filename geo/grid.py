@@ -184,7 +184,14 @@ def region_polygon(
     line
         A border line in EPSG:4326 instead of the bundled one.
     """
+    if line is None:
+        return _bundled_region(float(distance_m))
     return region_line(line).buffer(distance_m, quad_segs=16)
+
+
+@lru_cache(maxsize=4)
+def _bundled_region(distance_m: float) -> BaseGeometry:
+    return _border_line_metric().buffer(distance_m, quad_segs=16)
 
 
 def region_grid(

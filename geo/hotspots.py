@@ -14,9 +14,9 @@ Values
     ``count`` is the number of incidents whose point falls in the cell.
     ``weight`` is the sum of :func:`geo.weights.incident_weights`, with each
     incident whose location precision R exceeds the hexagon's circumradius
-    spread evenly over the cells whose centres lie within R of its point
-    (so a position known to 30 km adds a little to some 370 cells instead of
-    all to one). Gi* analyses ``weight`` by default (``value="count"`` for raw
+    spread evenly over the cells whose centres lie within R of its cell's
+    centre (so a position known to 30 km adds a little to some 370 cells
+    instead of all to one). Gi* analyses ``weight`` by default (``value="count"`` for raw
     counts).
 Neighbours
     Binary weights, the cell itself included (Gi*): every cell whose centre
@@ -396,7 +396,7 @@ def compute_hotspots(
     centres_kept = centres[kept]
     n_cells = len(centres_kept)
     count = np.bincount(cell[inside], minlength=n_cells).astype(float)
-    weight = _spread_weights(incidents, x, y, weights, cell, inside, centres_kept, cell_m)
+    weight = _spread_weights(incidents, weights, cell, inside, centres_kept, cell_m)
 
     band_m = None if k_neighbours is not None else band_km * 1000.0
     neighbours = build_neighbours(centres_kept, band_m=band_m, k_neighbours=k_neighbours)
@@ -445,15 +445,23 @@ def _require(n: int, minimum: int, *, where: str) -> None:
 
 def _spread_weights(
     incidents: pd.DataFrame,
-    x: np.ndarray,
-    y: np.ndarray,
     weights: np.ndarray,
     cell: np.ndarray,
     inside: np.ndarray,
     centres: np.ndarray,
     cell_m: float,
 ) -> np.ndarray:
-    """Sum weights per cell, spreading imprecise incidents over their precision disc."""
+    """Sum weights per cell, spreading imprecise incidents over their precision disc.
+
+    An incident located to R metres, R larger than the hexagon's circumradius,
+    is shared evenly among the cells whose centres lie within R of its own
+    cell's centre (the disc is centred on the cell, not the point: an offset
+    of at most one circumradius, under R). Incidents are grouped by precision
+    (:func:`geo.density.group_precisions`), so the cost is one sparse product
+    per class, whatever the number of incidents.
+    """
+    from geo.density import group_precisions
+
     n_cells = len(centres)
     radius = cell_m / math.sqrt(3.0)
     if "location_precision_m" in getattr(incidents, "columns", ()):
@@ -462,17 +470,17 @@ def _spread_weights(
         )
         precision[~np.isfinite(precision) | (precision < 0)] = settings.DEFAULT_LOCATION_PRECISION_M
     else:
-        precision = np.zeros(len(x))
-    sharp = inside & (precision <= radius)
-    total = np.bincount(cell[sharp], weights=weights[sharp], minlength=n_cells).astype(float)
-    wide = np.flatnonzero(inside & ~sharp)
-    if wide.size:
-        tree = cKDTree(centres)
-        found = tree.query_ball_point(np.column_stack([x[wide], y[wide]]), r=precision[wide])
-        sizes = np.fromiter((len(m) for m in found), dtype=np.int64, count=len(found))
-        members = np.fromiter((i for m in found for i in m), dtype=np.int64, count=int(sizes.sum()))
-        share = np.repeat(weights[wide] / np.maximum(sizes, 1), sizes)
-        total += np.bincount(members, weights=share, minlength=n_cells)
-        alone = wide[sizes == 0]  # no centre within R (near the edge): its own cell
-        total += np.bincount(cell[alone], weights=weights[alone], minlength=n_cells)
+        precision = np.zeros(len(cell))
+    codes, classes = group_precisions(precision[inside])
+    cells_in, weights_in = cell[inside], weights[inside]
+    total = np.zeros(n_cells)
+    for code, reach in enumerate(classes):
+        members = codes == code
+        per_cell = np.bincount(cells_in[members], weights=weights_in[members], minlength=n_cells)
+        if reach <= radius:
+            total += per_cell
+            continue
+        within = build_neighbours(centres, band_m=reach)  # symmetric, self included
+        sizes = np.diff(within.indptr)
+        total += within @ (per_cell / sizes)
     return total
