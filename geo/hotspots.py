@@ -35,7 +35,11 @@ Significance
     Two-sided normal p-values, adjusted by Benjamini–Hochberg over all cells
     (``p_fdr``). ``bin`` is +3/+2/+1 for a hot spot whose ``p_fdr`` is at most
     0.01/0.05/0.10 (99/95/90 % confidence), negative for cold spots, 0
-    otherwise (:data:`~geo.settings.HOTSPOT_BIN_ALPHAS`).
+    otherwise (:data:`~geo.settings.HOTSPOT_BIN_ALPHAS`). Caveat: neighbouring
+    Gi* values share cells, and spreading imprecise incidents smooths the
+    values further; Benjamini–Hochberg holds under the positive dependence
+    this produces, but a wide hot area made of a few 30 km placeholders is
+    weaker evidence than its bin suggests: check ``count`` beside ``bin``.
 Minimum sample
     Below :data:`~geo.settings.HOTSPOT_MIN_INCIDENTS` incidents in the study
     area (30, the minimum ArcGIS requires) the significance would be
