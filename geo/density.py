@@ -67,7 +67,7 @@ from scipy import ndimage, signal
 from geo import settings
 from geo.errors import ConfigurationError, InsufficientDataError
 from geo.grid import Grid, project_points, region_grid
-from geo.weights import incident_weights
+from geo.weights import incident_weights, location_precisions
 
 logger = logging.getLogger(__name__)
 
@@ -663,13 +663,7 @@ def compute_density(
             f"the {len(incidents)} incidents all weigh zero; check type_weights and the half-life"
         )
     x, y = project_points(incidents)
-    precision = None
-    if widen_by_precision and "location_precision_m" in getattr(incidents, "columns", ()):
-        precision = np.array(
-            pd.to_numeric(incidents["location_precision_m"], errors="coerce"), dtype=float
-        )
-        unusable = ~np.isfinite(precision) | (precision < 0)
-        precision[unusable] = settings.DEFAULT_LOCATION_PRECISION_M
+    precision = location_precisions(incidents) if widen_by_precision else None
     if grid is None:
         grid = region_grid(cell_m=cell_m)
     if bandwidth_m is None:

@@ -66,7 +66,7 @@ from shapely.geometry.base import BaseGeometry
 from geo import settings
 from geo.errors import ConfigurationError, InsufficientDataError
 from geo.grid import project_points, region_polygon
-from geo.weights import incident_weights
+from geo.weights import incident_weights, location_precisions
 
 logger = logging.getLogger(__name__)
 
@@ -468,12 +468,8 @@ def _spread_weights(
 
     n_cells = len(centres)
     radius = cell_m / math.sqrt(3.0)
-    if "location_precision_m" in getattr(incidents, "columns", ()):
-        precision = np.array(
-            pd.to_numeric(incidents["location_precision_m"], errors="coerce"), dtype=float
-        )
-        precision[~np.isfinite(precision) | (precision < 0)] = settings.DEFAULT_LOCATION_PRECISION_M
-    else:
+    precision = location_precisions(incidents)
+    if precision is None:
         precision = np.zeros(len(cell))
     codes, classes = group_precisions(precision[inside])
     cells_in, weights_in = cell[inside], weights[inside]

@@ -37,13 +37,40 @@ from geo.errors import ConfigurationError, FeatureProblem, ValidationError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["incident_weights", "magnitude_factors", "recency_factors", "type_factors"]
+__all__ = [
+    "incident_weights",
+    "location_precisions",
+    "magnitude_factors",
+    "recency_factors",
+    "type_factors",
+]
 
 
 def _ids(incidents: pd.DataFrame) -> list[str | None]:
     if "id" in incidents.columns:
         return [None if pd.isna(v) else str(v) for v in incidents["id"]]
     return [None] * len(incidents)
+
+
+def location_precisions(incidents: pd.DataFrame) -> np.ndarray | None:
+    """Return each incident's location precision in metres, or ``None`` without the column.
+
+    A missing, negative or non-numeric precision counts as
+    :data:`~geo.settings.DEFAULT_LOCATION_PRECISION_M` (ingest fills it in; this
+    guards frames built elsewhere).
+
+    Parameters
+    ----------
+    incidents
+        Incidents, optionally with a ``location_precision_m`` column.
+    """
+    if "location_precision_m" not in getattr(incidents, "columns", ()):
+        return None
+    precision = np.array(
+        pd.to_numeric(incidents["location_precision_m"], errors="coerce"), dtype=float
+    )
+    precision[~np.isfinite(precision) | (precision < 0)] = settings.DEFAULT_LOCATION_PRECISION_M
+    return precision
 
 
 def type_factors(
