@@ -10,6 +10,9 @@ import libpysal
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from pyproj import Transformer
 from scipy import stats
@@ -244,3 +247,20 @@ def test_cli_writes_hot_spots_from_a_store_of_36(tmp_path, capsys):
     assert cells["count"].sum() == 36
     assert {"cell_id", "z", "p", "p_fdr", "bin"} <= set(cells.columns)
     assert cells["bin"].max() >= 1  # repeated incidents at Hermel make a hot spot
+
+
+@hsettings(max_examples=30, deadline=None)
+@given(
+    scale=st.floats(0.01, 100),
+    shift=st.floats(-100, 100),
+    seed=st.integers(0, 2**16),
+)
+def test_gi_star_is_unchanged_by_rescaling_the_values(scale, shift, seed):
+    points = np.random.default_rng(seed).uniform(0, 30_000, (60, 2))
+    values = np.random.default_rng(seed + 1).gamma(0.5, 2.0, 60)
+    w = build_neighbours(points, band_m=6_000)
+    assert_allclose(
+        compute_gi_star(scale * values + shift, w), compute_gi_star(values, w), atol=1e-7
+    )
+    # and flipping the sign turns hot into cold
+    assert_allclose(compute_gi_star(-values, w), -compute_gi_star(values, w), atol=1e-9)
