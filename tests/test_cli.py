@@ -222,3 +222,17 @@ def test_report_end_to_end_on_the_bundled_sample(tmp_path, capsys):
     page = (out_dir / "map.html").read_text(encoding="utf-8")
     assert "<script src=" not in page and "Content-Security-Policy" in page
     assert settings.REPORT_FORMATS == ("pdf", "gpkg", "geojson", "csv", "tif", "html")
+
+
+def test_report_without_incidents_skips_the_density_and_says_why(tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    (out_dir).mkdir()
+    (out_dir / "density.tif").write_bytes(b"an older surface")
+    argv = ["report", "--out", str(out_dir), "--since", "2030-01-01", "--format", "tif,csv"]
+    code, out, err = _run([*argv, "--cell-m", "4000", "--draws", "50"], capsys)
+    assert code == 0, err
+    assert [Path(p).name for p in out.splitlines()] == ["sectors.csv", "manifest.json"]
+    assert err.splitlines()[0].startswith("warning: density.tif not written: density not computed")
+    assert not (out_dir / "density.tif").exists()  # no stale surface left beside the new files
+    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["skipped"][0]["format"] == "tif" and manifest["incidents"] == 0

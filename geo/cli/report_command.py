@@ -203,11 +203,21 @@ def run(args: argparse.Namespace) -> int:
     steps += [("loading incidents", load), ("analysing", analyse)]
     written: dict[str, Path] = {}
 
+    skipped: dict[str, str] = {}
+
     def output(fmt: str, write: Callable[[Path], Any]) -> None:
         target = out / OUTPUT_FILES[fmt]
-        steps.append(
-            (f"writing {target.name}", lambda: (write(target), written.update({fmt: target})))
-        )
+
+        def step() -> None:
+            if fmt == "tif" and state["result"].density is None:
+                reason = state["result"].density_message or "no density surface"
+                skipped[fmt] = reason
+                target.unlink(missing_ok=True)  # never leave an older surface behind
+                return
+            write(target)
+            written[fmt] = target
+
+        steps.append((f"writing {target.name}", step))
 
     generated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     command = regenerate_command(args)
@@ -250,10 +260,16 @@ def run(args: argparse.Namespace) -> int:
             bar.update()
 
     manifest = _manifest(state, written, args, command, generated_at)
+    manifest["skipped"] = [
+        {"format": fmt, "file": OUTPUT_FILES[fmt], "reason": reason}
+        for fmt, reason in skipped.items()
+    ]
     (out / MANIFEST).write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", "utf-8"
     )
     result = state["result"]
+    for fmt, reason in skipped.items():
+        print(f"warning: {OUTPUT_FILES[fmt]} not written: {reason}", file=sys.stderr)
     if not result.evidence_ok:
         print(f"warning: {' '.join(result.message.split())}", file=sys.stderr)
     for path in [*written.values(), out / MANIFEST]:
