@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m geo",
         description="Lebanon–Syria border monitor: ingest incidents, map their "
         "density and hot spots, rank border sectors for demarcation, write reports.",
+        epilog="Exit codes: 0 done; 1 an error of the data or the environment (one line "
+        "'error: ...' naming the value and the fix); 2 a bad option, or input rejected by "
+        "ingest. `python -m geo COMMAND --help` explains each command's options.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
