@@ -57,6 +57,9 @@ LAYER = "incidents"
 AUDIT_TABLE = "ingest_audit"
 #: Seconds to wait for another writer before giving up.
 LOCK_TIMEOUT_S = 120.0
+#: Batches at least this large go through a staging GeoPackage written by GDAL (Arrow) and
+#: one INSERT ... SELECT: a third of the CPU time of binding every value from Python.
+STAGING_MIN_ROWS = 5_000
 #: The bundled sample that seeds a new default store.
 SAMPLE_PATH = settings.DATA_DIR / "sample_incidents.geojson"
 
@@ -125,6 +128,10 @@ def decode_points(blobs: Iterable[bytes | None]) -> np.ndarray:
         for b in blobs
     ]
     return shapely.from_wkb(wkb)
+
+
+def _quoted(names: Iterable[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)
 
 
 def _create_sql() -> list[str]:
@@ -228,12 +235,20 @@ class IncidentStore:
                 ) from None
 
     @contextmanager
-    def _transaction(self, path: Path | None = None) -> Iterator[sqlite3.Connection]:
-        """One write transaction under the locks; rolled back on any error."""
+    def _transaction(
+        self, path: Path | None = None, *, attach: Path | None = None
+    ) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the locks; rolled back on any error.
+
+        ``attach``: a staging GeoPackage attached as ``staging`` (SQLite attaches only
+        outside a transaction).
+        """
         with self._write_lock():
             con = self._connect(path)
             try:
                 con.execute("PRAGMA cache_size = -65536")  # 64 MB: index updates stay in memory
+                if attach is not None:
+                    con.execute("ATTACH DATABASE ? AS staging", (str(attach),))
                 con.execute("BEGIN IMMEDIATE")
                 yield con
                 con.execute(
@@ -344,6 +359,30 @@ class IncidentStore:
         dtypes = gdf.dtypes.astype(str).to_dict()
         conforms = all(dtypes.get(c) == schema.INCIDENT_DTYPES[c] for c in schema.INCIDENT_COLUMNS)
         frame = gdf if conforms else schema.conform_incidents(gdf, gdf.geometry.to_numpy())
+        if len(frame) >= STAGING_MIN_ROWS and tmp is None:
+            with self._staged(frame, batch_id, now, source_file, sha256) as staging:
+                insert = (
+                    f'INSERT INTO "{LAYER}" ("geom", {_quoted(_ALL_COLUMNS)}) SELECT "geom", '
+                    + ", ".join(
+                        'substr("date", 1, 10)' if c == "date" else f'"{c}"' for c in _ALL_COLUMNS
+                    )
+                    + ' FROM staging."staging" ORDER BY "fid"'
+                )
+                return self._write_batch(
+                    lambda con: con.execute(insert),
+                    frame,
+                    batch_id,
+                    now,
+                    source_file,
+                    sha256,
+                    fmt,
+                    features,
+                    rejected,
+                    warnings,
+                    action,
+                    note,
+                    attach=staging,
+                )
         columns: list[list] = []
         for name in schema.INCIDENT_COLUMNS:
             if name == "date":
@@ -355,11 +394,78 @@ class IncidentStore:
         n = len(frame)
         columns += [[batch_id] * n, [_iso(now)] * n, [source_file] * n, [sha256] * n]
         rows = zip(encode_points(frame.geometry), *columns, strict=True)
-        names = ", ".join(f'"{c}"' for c in ("geom", *_ALL_COLUMNS))
         marks = ", ".join("?" * (len(_ALL_COLUMNS) + 1))
-        with self._transaction(tmp) as con:
+        insert = f'INSERT INTO "{LAYER}" ("geom", {_quoted(_ALL_COLUMNS)}) VALUES ({marks})'
+        return self._write_batch(
+            lambda con: con.executemany(insert, rows),
+            frame,
+            batch_id,
+            now,
+            source_file,
+            sha256,
+            fmt,
+            features,
+            rejected,
+            warnings,
+            action,
+            note,
+            path=tmp,
+        )
+
+    @contextmanager
+    def _staged(self, frame, batch_id, now, source_file, sha256) -> Iterator[Path]:
+        """Write a large batch to a staging GeoPackage beside the store (GDAL, Arrow: fast)."""
+        import pyogrio
+
+        staging = self.path.with_name(f".{self.path.stem}-{batch_id}.staging.gpkg")
+        out = frame.copy()
+        out["date"] = np.datetime_as_string(
+            out["date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        )
+        for name, value in zip(
+            schema.STORE_COLUMNS, (batch_id, _iso(now), source_file, sha256), strict=True
+        ):
+            out[name] = value
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                pyogrio.write_dataframe(
+                    out[[*_ALL_COLUMNS, out.geometry.name]],
+                    staging,
+                    layer="staging",
+                    driver="GPKG",
+                    use_arrow=True,
+                    geometry_type="Point",
+                    layer_options={"SPATIAL_INDEX": "NO", "FID": "fid"},
+                )
+            yield staging
+        except OSError as exc:
+            raise StoreError(f"cannot write beside store {self.path}: {exc}") from None
+        finally:
+            staging.unlink(missing_ok=True)
+
+    def _write_batch(
+        self,
+        insert,
+        frame,
+        batch_id,
+        now,
+        source_file,
+        sha256,
+        fmt,
+        features,
+        rejected,
+        warnings,
+        action,
+        note,
+        *,
+        path: Path | None = None,
+        attach: Path | None = None,
+    ) -> str:
+        n = len(frame)
+        with self._transaction(path, attach=attach) as con:
             try:
-                con.executemany(f'INSERT INTO "{LAYER}" ({names}) VALUES ({marks})', rows)
+                insert(con)
             except sqlite3.IntegrityError:
                 con.execute("ROLLBACK")
                 raise self._id_clash(frame["id"].tolist()) from None

@@ -306,3 +306,36 @@ def test_a_writer_killed_mid_upload_leaves_the_earlier_rows_and_none_of_its_own(
     # the lock died with the writer: the next upload goes through
     reopened.add(incidents(["AFTER"]))
     assert reopened.count() == 51
+
+
+def test_large_batches_round_trip_through_the_staging_path(tmp_path):
+    from geo.store import STAGING_MIN_ROWS
+
+    n = STAGING_MIN_ROWS + 10
+    frame = pd.DataFrame(
+        {
+            "id": [f"L{i}" for i in range(n)],
+            "date": pd.date_range("2020-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+            "type": "smuggling",
+            "description": ["<b>x</b> ${y}" if i % 2 else None for i in range(n)],
+            "quantity": [float(i) if i % 3 else None for i in range(n)],
+            "date_precision_days": 7,
+            "location_precision_m": 250.0,
+        }
+    )
+    gdf = schema.conform_incidents(frame, shapely.points([HERMEL] * n))
+    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    store.add(incidents(["FIRST"]))
+    batch = store.add(gdf, source_file="big.geojson", sha256="ab" * 32)
+    stored = store.read()
+    assert len(stored) == n + 1 == gpkg_count(store.path)
+    got = stored.iloc[1:].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        got[list(schema.INCIDENT_COLUMNS)], gdf[list(schema.INCIDENT_COLUMNS)]
+    )
+    assert (got["batch_id"] == batch).all() and (got["source_file"] == "big.geojson").all()
+    assert list(store.path.parent.glob("*.staging.gpkg")) == []
+    with pytest.raises(ValidationError, match="clash with stored incidents"):
+        store.add(gdf)  # same ids: nothing stored
+    assert store.count() == n + 1
+    assert store.undo(batch) == n and store.read()["id"].tolist() == ["FIRST"]
