@@ -26,7 +26,7 @@ import layers
 from geo import settings
 from geo.errors import BorderMonitorError
 from mapview import escape_frame, escape_markdown
-from mapview.builder import build_map, zoom_for_bounds
+from mapview.builder import build_map, density_image, zoom_for_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +117,15 @@ def ranked_sectors(
     return sectors_frame(analyse(path, key, params, _token))
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def density_overlay(
+    path: str, key: str, params: dict[str, Any], _token: tuple[Any, ...]
+) -> tuple[str, list[list[float]], float] | None:
+    """Return the density surface as a map image (``mapview.builder.density_image``)."""
+    result = analyse(path, key, params, _token)
+    return density_image(result.density) if result.density is not None else None
+
+
 @st.cache_data(show_spinner="Validating the file…", max_entries=4)
 def validate_upload(data: bytes, filename: str, path: str, token: tuple[Any, ...]) -> Any:
     """Return the validation report of an upload against the stored incidents."""
@@ -140,9 +149,11 @@ def export_bytes(
         elif what == "density.tif":
             exports.export_density(result, out)
         elif what == "report.pdf":
-            from geo.report import write_pdf
+            from geo.report import collect_inputs, write_pdf
 
-            write_pdf(result, read_store(path, _token), out, inputs=None)
+            incidents = read_store(path, _token)
+            inputs = collect_inputs(incidents, store_path=path or None)
+            write_pdf(result, incidents, out, inputs=inputs, command="streamlit app")
         else:  # pragma: no cover - the app only asks for the above
             raise ValueError(what)
         return out.read_bytes()
@@ -404,9 +415,10 @@ def main() -> None:
             key = content_key(path, token)
             result = analyse(path, key, params, token)
             sectors = ranked_sectors(path, key, params, token)
+            overlay = density_overlay(path, key, params, token)
         except BorderMonitorError as exc:
             st.error(escape_markdown(exc))
-            result = sectors = None
+            result = sectors = overlay = None
         if result is not None and not result.evidence_ok:
             st.warning(escape_markdown(result.message))
         elif result is not None:
@@ -423,6 +435,7 @@ def main() -> None:
                 "layers": {k: v for k, v in found.items() if k in REFERENCE_LAYERS},
                 "incidents": shown,
                 "density": getattr(result, "density", None),
+                "density_overlay": overlay,
                 "sectors": sectors,
                 "hotspots": getattr(getattr(result, "hotspots", None), "cells", None),
                 "tile_url": settings.resolve_tile_url(),

@@ -9,7 +9,8 @@ is served from ``static/vendor`` (:mod:`mapview.assets`).
 
 from __future__ import annotations
 
+from mapview.builder import build_map
 from mapview.escaping import escape_frame, escape_markdown, escape_text
 from mapview.standalone import write_standalone_html
 
-__all__ = ["escape_frame", "escape_markdown", "escape_text", "write_standalone_html"]
+__all__ = ["build_map", "escape_frame", "escape_markdown", "escape_text", "write_standalone_html"]

@@ -457,6 +457,7 @@ def build_map(
     layers: Mapping[str, gpd.GeoDataFrame] | None = None,
     incidents: gpd.GeoDataFrame | None = None,
     density: Any | None = None,
+    density_overlay: tuple[str, list[list[float]], float] | None = None,
     sectors: gpd.GeoDataFrame | None = None,
     hotspots: gpd.GeoDataFrame | None = None,
     top_k: int = settings.TOP_K,
@@ -484,6 +485,9 @@ def build_map(
         beyond that counted in hexagons of ``hex_km``.
     density
         A :class:`geo.density.DensitySurface`, drawn as an image with a legend.
+    density_overlay
+        The result of :func:`density_image` for ``density``, if already made
+        (the app caches it); ``density`` still gives the units and bandwidth.
     sectors
         Ranked sectors (``geo.exports.sectors_frame``: ``sector_id, rank, score,
         chainage_start_km, chainage_end_km, unstable, ...``), coloured by rank class.
@@ -571,7 +575,7 @@ def build_map(
             _swatch(c, label) for _, (c, label) in sorted(HOTSPOT_COLOURS.items(), reverse=True)
         ]
     if density is not None:
-        uri, bounds, vmax = density_image(density)
+        uri, bounds, vmax = density_overlay or density_image(density)
         if vmax > 0:
             g = group("Incident density")
             folium.raster_layers.ImageOverlay(
