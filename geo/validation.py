@@ -411,7 +411,7 @@ def _check_coordinates(raw: RawFeatures, c: _Collector) -> np.ndarray:
         c.error(
             i,
             "geometry",
-            [lon[i], lat[i]],
+            [float(lon[i]), float(lat[i])],
             "the coordinates are not finite numbers (NaN or infinite)",
             "give the longitude and latitude in decimal degrees",
         )
@@ -419,7 +419,7 @@ def _check_coordinates(raw: RawFeatures, c: _Collector) -> np.ndarray:
         c.error(
             i,
             "geometry",
-            [lon[i], lat[i]],
+            [float(lon[i]), float(lat[i])],
             "the coordinates look like projected metres but the file declares no CRS",
             "export the file in WGS 84 longitude/latitude degrees (EPSG:4326)",
         )
@@ -432,7 +432,7 @@ def _check_coordinates(raw: RawFeatures, c: _Collector) -> np.ndarray:
         c.error(
             i,
             "geometry",
-            [lon[i], lat[i]],
+            [float(lon[i]), float(lat[i])],
             "the coordinates are out of range (longitude -180..180, latitude -90..90)" + hint,
             "write coordinates as [longitude, latitude] in decimal degrees",
         )
@@ -500,7 +500,7 @@ def _check_region(raw, c, usable, border, options: ValidationOptions, x, y) -> N
     swapped_in = swap_ok & shapely.contains_xy(zone, np.nan_to_num(sx), np.nan_to_num(sy))
     limit_km = options.region_distance_m / 1000
     for k, i in enumerate(outside):
-        value = [raw.lon[i], raw.lat[i]]
+        value = [float(raw.lon[i]), float(raw.lat[i])]
         if swapped_in[k]:
             c.warn(
                 i,
