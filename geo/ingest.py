@@ -173,8 +173,7 @@ def _read_source(source: bytes | str | os.PathLike[str], max_bytes: int) -> byte
             raise file_error(
                 "file", str(path), f"the file cannot be read: {exc.strerror}", "check the path"
             ) from None
-        if size > max_bytes:
-            data = b""
+        if size > max_bytes:  # refused before reading it into memory
             raise _too_large(size, max_bytes)
         data = path.read_bytes()
     if len(data) > max_bytes:
