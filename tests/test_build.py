@@ -45,6 +45,12 @@ def test_unknown_layer_in_the_build_is_a_clear_error(tmp_path):
         build.build_layers(["roads"], out=tmp_path)
 
 
+def test_command_line_builds_the_named_layers(tmp_path, capsys):
+    assert build.main(["--layers", "crossings", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("crossings: ")
+    assert len(read_geojson(tmp_path / "layers" / "crossings.geojson", name="crossings")) >= 2
+
+
 def test_command_line_reports_errors_in_one_line(tmp_path, capsys):
     assert build.main(["--layers", "roads", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
