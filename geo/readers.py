@@ -178,13 +178,12 @@ def _check_count(n: int, max_features: int) -> None:
 def _structural_depth(text: str | bytes) -> int:
     """Return an upper estimate of the nesting depth (brackets in strings count too)."""
     data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
-    codes = np.frombuffer(data, dtype=np.uint8)
-    table = np.zeros(256, dtype=np.int8)
-    table[[ord("{"), ord("[")]] = 1
-    table[[ord("}"), ord("]")]] = -1
-    step = table[codes]
-    step = step[step != 0].astype(np.int32)
+    brackets = np.frombuffer(data.translate(None, _NOT_BRACKETS), dtype=np.uint8)
+    step = np.where((brackets == ord("{")) | (brackets == ord("[")), 1, -1)
     return int(np.cumsum(step).max(initial=0))
+
+
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"{}[]")
 
 
 def _exact_depth(value: object) -> int:
@@ -392,9 +391,19 @@ def _features_to_raw(
         pid = props.get("id")
         ids.append(None if pid is None else shorten(pid, 60))
         geometry = feature.get("geometry")
+        coords = geometry.get("coordinates") if type(geometry) is dict else None
+        if (  # the common case, checked inline; anything else gets the full diagnosis
+            type(coords) is list
+            and len(coords) >= 2
+            and type(coords[0]) in _NUMBER_TYPES
+            and type(coords[1]) in _NUMBER_TYPES
+            and geometry.get("type") == "Point"
+        ):
+            lon[i], lat[i] = coords[0], coords[1]
+            continue
         problem = _geometry_problem(i, ids[-1], geometry)
         if problem is None:
-            lon[i], lat[i] = float(geometry["coordinates"][0]), float(geometry["coordinates"][1])
+            lon[i], lat[i] = float(coords[0]), float(coords[1])
         else:
             problems.append(problem)
     if transformer is not None:
@@ -419,6 +428,7 @@ def _features_to_raw(
 
 
 _UNPARSABLE = object()
+_NUMBER_TYPES = (int, float)
 
 
 def read_geojson(

@@ -140,7 +140,7 @@ def _check_ids(raw: RawFeatures, c: _Collector, *, stem: str, sha: str, existing
         stripped = [v.strip() for v in values.to_numpy()]
         if all(stripped) and max(map(len, stripped), default=0) <= schema.MAX_ID_LENGTH:
             ids = stripped
-            c.ids[:] = [shorten(v, 60) for v in ids]
+            c.ids[:] = [v if len(v) <= 60 else shorten(v, 60) for v in ids]
             values = values.iloc[:0]  # nothing left to check one by one
     kinds = _kinds(values)
     for i, (value, kind) in enumerate(zip(values, kinds, strict=True)):
