@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -38,6 +38,9 @@ import pandas as pd
 from geo import __version__, settings
 from geo.errors import BorderMonitorError, ConfigurationError
 from geo.exports import ranked_table
+
+if TYPE_CHECKING:
+    from geo.analysis import AnalysisResult
 
 logger = logging.getLogger(__name__)
 
@@ -368,47 +371,29 @@ def _month_chart(by_month: pd.DataFrame) -> bytes | None:
     return buffer.getvalue()
 
 
-# --- Result accessors (tolerant of how the analysis names its fields) -------
+# --- Result accessors ---------------------------------------------------------
 
 
-def _parameters(result: Any) -> dict[str, Any]:
-    """Return the analysis parameters as a plain dictionary."""
-    data = result.to_json_dict()
-    if isinstance(data.get("parameters"), Mapping):
-        return dict(data["parameters"])
-    params = getattr(result, "parameters", None)
-    if params is not None and hasattr(params, "to_dict"):
-        return dict(params.to_dict())
-    return {}
+def _parameters(result: AnalysisResult) -> dict[str, Any]:
+    """Return the analysis parameters as JSON-ready data (weights normalised)."""
+    return dict(result.parameters.to_dict())
 
 
-def _evidence(result: Any) -> tuple[bool, str]:
+def _evidence(result: AnalysisResult) -> tuple[bool, str]:
     """Return ``(evidence_ok, message)`` of the minimum-evidence guard."""
-    ok = bool(getattr(result, "evidence_ok", True))
-    for name in ("evidence_message", "message", "evidence_reason"):
-        message = getattr(result, name, None)
-        if isinstance(message, str) and message:
-            return ok, message
-    return ok, ""
+    return bool(result.evidence_ok), result.message or ""
 
 
-def _hotspot_summary(result: Any) -> str:
+def _hotspot_summary(result: AnalysisResult) -> str:
     """Describe the hot spots of ``result``, or why there are none."""
-    hotspots = getattr(result, "hotspots", None)
-    cells = getattr(hotspots, "cells", None)
+    cells = getattr(result.hotspots, "cells", None)
     if isinstance(cells, pd.DataFrame) and "bin" in cells.columns:
         bins = cells["bin"].astype(int)
         return (
             f"Getis-Ord Gi* on {len(cells):,} cells (false-discovery-rate corrected): "
             f"{int((bins >= 2).sum())} hot at 95 % or more, {int((bins <= -2).sum())} cold."
         )
-    for name in ("hotspots_reason", "hotspot_reason", "hotspots_message"):
-        reason = getattr(result, name, None)
-        if isinstance(reason, str) and reason:
-            return f"Hot spots were not computed: {reason}"
-    if isinstance(hotspots, str) and hotspots:
-        return f"Hot spots were not computed: {hotspots}"
-    return "Hot spots were not computed."
+    return result.hotspots_message or "hot spots not computed"
 
 
 def _criterion_docs() -> dict[str, dict[str, Any]]:
@@ -599,7 +584,7 @@ def _ranked_section(table: pd.DataFrame, top_n: int, weights: Mapping[str, float
 
 
 def _incidents_section(
-    result: Any, incidents: pd.DataFrame, table: pd.DataFrame, *, top_n: int
+    result: AnalysisResult, incidents: pd.DataFrame, table: pd.DataFrame, *, top_n: int
 ) -> str:
     """Return the incidents of the top sectors, most recent first, as plain text."""
     located = getattr(result, "incidents", None)
@@ -655,7 +640,7 @@ def _shorten(text: Any, limit: int) -> Any:
 
 
 def _weights_of(
-    result: Any, parameters: Mapping[str, Any]
+    result: AnalysisResult, parameters: Mapping[str, Any]
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Return the requested and the used weights (each normalised to sum to 1)."""
 
@@ -672,15 +657,14 @@ def _weights_of(
 
 
 def _method_section(
-    result: Any,
+    result: AnalysisResult,
     parameters: Mapping[str, Any],
     requested: Mapping[str, float],
     used: Mapping[str, float],
 ) -> str:
     """Return the method: criteria and units, normalisation, weights, bandwidth, geometry."""
     docs = _criterion_docs()
-    density = getattr(result, "density", None)
-    bandwidth = getattr(density, "bandwidth_m", None) or parameters.get("bandwidth_m")
+    density = result.density
     rows = []
     for name in dict.fromkeys([*docs, *requested]):
         doc = docs.get(name, {})
@@ -695,44 +679,47 @@ def _method_section(
                 _num(used.get(name, float("nan")), 3),
             ]
         )
-    normalisation = parameters.get("normalisation") or parameters.get(
-        "normalization", settings.PRIORITY_NORMALISATION
-    )
-    draws = (
-        parameters.get("draws")
-        or parameters.get("sensitivity_draws")
-        or (settings.SENSITIVITY_DRAWS)
-    )
+    params = result.parameters
+    if density is not None:
+        density_text = (
+            f"{_e(density.kernel)} kernel, bandwidth {_num(density.bandwidth_m, 0)} m "
+            f"({_e(getattr(density, 'bandwidth_rule', ''))}), cells of {_num(params.cell_m, 0)} m, "
+            f"units {_e(density.units)}; each incident's kernel widened by its location "
+            "precision"
+        )
+    else:
+        density_text = _e(result.density_message or "not computed")
     items = [
         (
             "Sector length",
-            f"{_num(parameters.get('sector_km', settings.SECTOR_KM), 1)} km along "
+            f"{_num(params.sector_km, 1)} km along "
             "the reference border line, numbered from the coast (north-west end)",
         ),
         (
             "Corridor width",
-            f"{_num(parameters.get('corridor_km', settings.CORRIDOR_KM), 1)} km "
+            f"{_num(params.corridor_km, 1)} km "
             "on each side of the line (Lebanese and Syrian parts)",
         ),
-        ("Normalisation", _e(normalisation)),
         (
-            "Density",
-            f"{_e(getattr(density, 'kernel', parameters.get('kernel', '—')))} kernel, "
-            f"bandwidth {_num(bandwidth, 0)} m, cells of "
-            f"{_num(parameters.get('cell_m', settings.DENSITY_CELL_M), 0)} m, units "
-            f"{_e(getattr(density, 'units', settings.DENSITY_UNITS))}; each incident's kernel "
-            "widened by its location precision",
+            "Normalisation",
+            _e(params.normalisation)
+            + (" (min–max to 0–1 across sectors)" if params.normalisation == "minmax" else "")
+            + (" (rank across sectors, scaled to 0–1)" if params.normalisation == "rank" else ""),
         ),
+        ("Density", density_text),
         (
             "Recency",
             "no decay"
-            if not parameters.get("half_life_days")
-            else f"half-life {_num(parameters['half_life_days'], 0)} days",
+            if not params.half_life_days
+            else f"half-life {_num(params.half_life_days, 0)} days",
         ),
         (
             "Sensitivity",
-            f"{_num(draws, 0)} Dirichlet draws of the weights centred on the "
-            f"chosen weights; top-k with k = {_e(parameters.get('top_k', settings.TOP_K))}",
+            f"{_num(params.draws, 0)} Dirichlet draws of the weights centred on the chosen "
+            f"weights (concentration {_num(params.concentration, 0)}, seed {_e(params.seed)}); "
+            f"top-k with k = {_e(params.top_k)}; an unstable rank is one whose top-k "
+            f"probability lies within {_e(settings.UNSTABLE_P_TOP_K)} or whose interval spans "
+            f"more than {_e(settings.UNSTABLE_RANK_SPAN)} ranks",
         ),
         ("Hot spots", _e(_hotspot_summary(result))),
         (
@@ -794,7 +781,7 @@ def _provenance_section(layer_records: Sequence[Mapping[str, Any]] | None, reaso
 
 
 def build_report_html(
-    result: Any,
+    result: AnalysisResult,
     incidents: gpd.GeoDataFrame,
     *,
     inputs: Iterable[InputFile] | Mapping[str, str] | None,
@@ -1029,7 +1016,7 @@ def render_pdf(document: str, path: str | os.PathLike[str]) -> Path:
 
 
 def write_pdf(
-    result: Any,
+    result: AnalysisResult,
     incidents: gpd.GeoDataFrame,
     path: str | os.PathLike[str],
     *,
