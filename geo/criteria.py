@@ -5,7 +5,8 @@ Seven criteria enter the priority score (:data:`CRITERIA`, weights in
 unit given, and says which way points to priority:
 
 ``incident_density``
-    Weighted incidents per km² of the sector's zone (weights of
+    Weighted incidents per km² of the sector's zone, the zone clipped to the
+    land of the two countries when the outlines are given (weights of
     :func:`geo.weights.incident_weights`: type × damped magnitude × optional
     recency). Higher is more urgent.
 ``hotspot_share``

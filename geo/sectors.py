@@ -31,6 +31,35 @@ densified segments, merged by sector and clipped to the corridor: on a
 straight stretch they meet exactly at the sector ends, and on a bend they
 agree with the sector assignment of points except within about half the
 densification spacing of a sector end.
+
+Land, the coast and the southern end
+------------------------------------
+When the country outlines are given (``countries=``, the bundled
+``countries`` layer in :func:`geo.analysis.run_analysis`), each zone and its
+``LB`` and ``SY`` parts are clipped to the *union* of the outlines, in the
+metric CRS, and ``area_km2`` is the clipped area: the incident density per
+km² of an end sector is no longer diluted by ground that is not Lebanese or
+Syrian land. Measured with the bundled layers at 5 km sectors: sector 1 (the
+coast, Nahr al-Kabir mouth) shrinks from 74.3 to 31.8 km² (the Mediterranean
+is dropped) and the last sector, at Mount Hermon, from 62.9 to 34.9 km².
+
+*The southern end.* The reference line stops on the Hermon ridge where its
+source stops; the independent lines (``border_candidates``) stop at other
+places, and south of there the line is disputed (the Shebaa Farms, held by
+Israel, claimed by Lebanon, mapped by the UN as Syrian). The countries layer
+(OpenStreetMap) gives about 28 km² of the last sector's corridor, around
+35.77°E 33.31°N, to neither Lebanon nor Syria; that ground is dropped from the
+zone, so the last sector's area and density speak only of what the layer
+calls Lebanese or Syrian. The split into ``LB`` and ``SY`` is by the
+reference line (extended straight past its ends), not by the outlines, so a
+stretch where the outlines and the line disagree is counted on the line's
+side. None of this decides a disputed claim: it follows the layers.
+
+*Incidents* are still assigned by distance to the line alone (the fast path
+below takes no point-in-polygon test): an incident at sea or on ground the
+layer gives to neither country, within the corridor, counts in its sector
+although it lies outside the clipped zone (a seizure off the coast is a
+border incident). The zone's area is the land area only.
 """
 
 from __future__ import annotations
@@ -396,12 +425,40 @@ def _side_polygons(ref: BorderReference, corridor: shapely.Geometry) -> dict[str
     return {k: shapely.union_all(v) for k, v in sides.items()}
 
 
+def land_polygon(countries: gpd.GeoDataFrame | None) -> shapely.Geometry | None:
+    """Return the union of the country outlines in the metric CRS (``None`` if there are none).
+
+    Parameters
+    ----------
+    countries
+        Country polygons with a CRS (the ``countries`` layer), or ``None``.
+    """
+    if countries is None or not len(countries):
+        return None
+    if countries.crs is None:
+        raise ConfigurationError(
+            "countries: the GeoDataFrame has no CRS; fix: set it (EPSG:4326 for lon/lat)"
+        )
+    geoms = countries.to_crs(settings.METRIC_CRS).geometry.to_numpy()
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if not len(geoms):
+        return None
+    return shapely.make_valid(shapely.union_all(geoms))
+
+
 @functools.lru_cache(maxsize=8)
-def _zones_cached(ref: BorderReference, sector_km: float, corridor_km: float) -> gpd.GeoDataFrame:
+def _zones_cached(
+    ref: BorderReference, sector_km: float, corridor_km: float, land_wkb: bytes | None
+) -> gpd.GeoDataFrame:
     bounds = sector_bounds_m(ref.length_m, sector_km)
     corridor_m = corridor_km * 1_000.0
     corridor = ref.line.buffer(corridor_m, quad_segs=16)
     sides = _side_polygons(ref, corridor)
+    if land_wkb is not None:
+        # Clip once to the land of the two countries: the corridor and each side.
+        land = shapely.intersection(shapely.from_wkb(land_wkb), corridor.envelope)
+        corridor = shapely.intersection(corridor, land)
+        sides = {k: shapely.intersection(v, land) for k, v in sides.items()}
     # Voronoi seeds: the midpoints of the densified segments of each sector's
     # stretch, so that two neighbouring sectors' cells meet where the sectors do.
     spacing = float(np.median(np.diff(ref.chainage_m)))
@@ -450,6 +507,7 @@ def make_sectors(
     countries: gpd.GeoDataFrame | None = None,
     crs: object = settings.GEOGRAPHIC_CRS,
     metric: bool = False,
+    clip_to_land: bool = True,
 ) -> gpd.GeoDataFrame:
     """Cut the border into sectors and return their zones.
 
@@ -462,12 +520,17 @@ def make_sectors(
     corridor_km
         Corridor half-width on each side of the line (km).
     countries
-        Optional country outlines deciding which side is Syria.
+        Optional country outlines: they decide which side is Syria and, with
+        ``clip_to_land``, the zones are clipped to their union (see the
+        module notes on the coast and the southern end).
     crs
         CRS of ``line`` if it is a bare geometry.
     metric
         Return the zones in :data:`geo.settings.METRIC_CRS` instead of
         EPSG:4326.
+    clip_to_land
+        Clip every zone and its parts to the union of ``countries`` (no
+        effect without ``countries``).
 
     Returns
     -------
@@ -476,10 +539,13 @@ def make_sectors(
         ``side`` is ``"all"`` (the whole zone), ``"LB"`` (its Lebanese part)
         or ``"SY"`` (its Syrian part); columns ``sector_id`` (1 at the
         coast), ``chainage_start_km``, ``chainage_end_km``, ``length_km``
-        (along the line), ``area_km2`` (measured in the metric CRS).
+        (along the line), ``area_km2`` (measured in the metric CRS, after
+        the clipping to land: ``LB`` + ``SY`` = ``all``).
     """
     _check_km("sector_km", sector_km)
     _check_km("corridor_km", corridor_km)
     ref = border_reference(line, crs=crs, countries=countries)
-    zones = _zones_cached(ref, float(sector_km), float(corridor_km)).copy()
+    land = land_polygon(countries) if clip_to_land else None
+    land_wkb = None if land is None else shapely.to_wkb(land)
+    zones = _zones_cached(ref, float(sector_km), float(corridor_km), land_wkb).copy()
     return zones if metric else zones.to_crs(settings.GEOGRAPHIC_CRS)

@@ -124,6 +124,33 @@ def test_zones_partition_the_corridor(straight_border):
     assert whole["length_km"].tolist() == pytest.approx([7.0] * 7 + [1.0])
 
 
+def test_zones_are_clipped_to_land_by_hand(straight_border):
+    # Sea west of x0 + 2 km; Lebanon (south) runs on past the eastern end, Syria (north)
+    # stops at x0 + 45 km: beyond that the north side is neither country's land.
+    lbn = metric_to_geographic(box(X0 + 2_000, Y0 - 30_000, X0 + 60_000, Y0))
+    syr = metric_to_geographic(box(X0 + 2_000, Y0, X0 + 45_000, Y0 + 30_000))
+    countries = gpd.GeoDataFrame({"iso3": ["LBN", "SYR"]}, geometry=[lbn, syr], crs=4326)
+    zones = make_sectors(straight_border, sector_km=5, corridor_km=2, countries=countries,
+                         metric=True)  # fmt: skip
+    area = zones.set_index(["sector_id", "side"])["area_km2"]
+    # Coast sector: only x0+2..x0+5 km of the 4 km wide band is land (the half disc is sea).
+    assert area[(1, "all")] == pytest.approx(12.0, rel=1e-6)
+    assert area[(1, "LB")] == pytest.approx(6.0, rel=1e-6)
+    assert area[(1, "SY")] == pytest.approx(6.0, rel=1e-6)
+    assert area[(5, "all")] == pytest.approx(20.0, rel=1e-9)
+    # Last sector: the Lebanese half band and the southern quarter disc (radius 2 km).
+    assert area[(10, "SY")] == pytest.approx(0.0, abs=1e-9)
+    assert area[(10, "all")] == pytest.approx(10.0 + math.pi, rel=2e-3)
+    sides = area.xs("LB", level="side") + area.xs("SY", level="side")
+    assert_allclose(sides, area.xs("all", level="side"), rtol=1e-9)
+    # Without the countries, or when asked not to clip, the zones are whole again.
+    whole = make_sectors(straight_border, sector_km=5, corridor_km=2, countries=countries,
+                         metric=True, clip_to_land=False)  # fmt: skip
+    assert whole.loc[whole["side"] == "all", "area_km2"].iloc[0] == pytest.approx(
+        20.0 + math.pi * 2.0, rel=2e-3
+    )
+
+
 @hsettings(max_examples=40, deadline=None)
 @given(
     st.lists(
@@ -216,3 +243,22 @@ def test_real_border_sides_of_the_bundled_sample(real_border):
     assert located.loc["S-2025-02-07-QUSAYR", "offset_m"] > 0
     assert located.loc["S-2025-03-16-HERMEL", "offset_m"] < 0
     assert located["chainage_km"].between(0, 400).all()
+
+
+def test_real_border_zones_are_clipped_to_the_land_of_the_two_countries(real_border):
+    layers = pytest.importorskip("layers")
+    countries = layers.load_layer("countries")
+    zones = make_sectors(real_border, countries=countries, metric=True)
+    whole = zones.loc[zones["side"] == "all"].set_index("sector_id")
+    unclipped = make_sectors(real_border, countries=countries, metric=True, clip_to_land=False)
+    unclipped = unclipped.loc[unclipped["side"] == "all"].set_index("sector_id")
+    land = shapely.union_all(countries.to_crs(settings.METRIC_CRS).geometry.to_numpy())
+    # The coast sector is the corridor's first zone ∩ land, measured with shapely here.
+    coast = shapely.intersection(unclipped.geometry.loc[1], land).area / 1e6
+    assert whole.loc[1, "area_km2"] == pytest.approx(coast, rel=1e-6)
+    assert whole.loc[1, "area_km2"] < 0.6 * unclipped.loc[1, "area_km2"]  # the sea is gone
+    last = whole.index.max()
+    assert whole.loc[last, "area_km2"] < unclipped.loc[last, "area_km2"] - 10.0  # Hermon end
+    assert shapely.difference(shapely.union_all(whole.geometry.to_numpy()), land).area < 1.0
+    sides = zones.loc[zones["side"] != "all"].groupby("sector_id")["area_km2"].sum()
+    assert_allclose(sides.to_numpy(), whole["area_km2"].to_numpy(), rtol=1e-9)
