@@ -10,7 +10,6 @@ the network: the map's scripts come from ``static/vendor``.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import logging
 import tempfile
@@ -352,14 +351,29 @@ def upload_section(path: str, token: tuple[Any, ...]) -> None:
         st.rerun()
 
 
+def _ask_downloads(stamp: str) -> None:
+    """Remember that the analyst asked for the files of this analysis."""
+    st.session_state.downloads_for = stamp
+
+
 def downloads_section(path: str, token: tuple[Any, ...], params: dict[str, Any]) -> None:
     """Download buttons for the sectors, the density surface and the report.
 
-    Files are made only when their button is clicked (and then cached).
+    The files are made when the analyst asks (then cached for this analysis), so that
+    changing a filter does not rewrite them on every rerun.
     """
     st.subheader("Downloads")
-    st.caption("Files are prepared when you click; the report takes a few seconds.")
     key = content_key(path, token)
+    stamp = f"{key}:{sorted(params.items())!r}"
+    if st.session_state.get("downloads_for") != stamp:
+        st.button(
+            "Prepare the files of this analysis",
+            on_click=_ask_downloads,
+            args=(stamp,),
+            key="prepare_downloads",
+        )
+        st.caption("Sectors as CSV, GeoJSON and GeoPackage, density as GeoTIFF, the PDF report.")
+        return
     result = analyse(path, key, params, token)
     files = [
         ("Sectors (CSV)", "sectors.csv", "text/csv"),
@@ -372,7 +386,7 @@ def downloads_section(path: str, token: tuple[Any, ...], params: dict[str, Any])
     for col, (label, name, mime) in zip(st.columns(len(files)), files, strict=True):
         col.download_button(
             label,
-            data=functools.partial(export_bytes, path, key, params, name, token),
+            data=export_bytes(path, key, params, name, token),
             file_name=f"border-{name}",
             mime=mime,
             key=f"dl_{name}",
