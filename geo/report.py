@@ -1111,9 +1111,8 @@ def _load_map_layers() -> tuple[Any, gpd.GeoDataFrame | None]:
         border = layers.load_border_line()
         crossings = layers.load_layer("crossings")
         if "status" in crossings.columns:
-            crossings = crossings[
-                crossings["status"].astype("string").str.contains("official", na=False)
-            ]
+            status = crossings["status"].astype("string").str.strip().str.lower()
+            crossings = crossings[status.str.startswith("official", na=False)]
     except (ImportError, AttributeError, BorderMonitorError, OSError, ValueError) as exc:
         logger.warning("map layers unavailable: %s", exc)
     return border, crossings

@@ -212,7 +212,7 @@ def draw_static_map(
             c="#1f5fa8",
             edgecolors="white",
             linewidths=0.5,
-            zorder=5,
+            zorder=8,  # above the rank labels: a crossing often sits on the line
         )
         handles.append(
             Line2D([], [], marker="s", ls="", color="#1f5fa8", label="official crossing")
