@@ -194,3 +194,13 @@ def test_sites_are_real_places_near_the_border():
     for _, x, y in _sites():
         point = gpd.GeoSeries([shapely.Point(x, y)], crs=4326).to_crs(settings.METRIC_CRS)
         assert point.distance(line.iloc[0]).iloc[0] < 4_000
+
+
+def test_downloads_are_prepared_on_request(app):
+    assert not app.get("download_button")
+    app.button(key="prepare_downloads").click().run()
+    assert not app.exception
+    buttons = app.get("download_button")
+    labels = [b.proto.label for b in buttons]
+    assert labels[:3] == ["Sectors (CSV)", "Sectors (GeoJSON)", "Sectors (GeoPackage)"]
+    assert labels[-1] == "Report (PDF)"
