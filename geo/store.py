@@ -39,6 +39,7 @@ import uuid
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -128,6 +129,22 @@ def decode_points(blobs: Iterable[bytes | None]) -> np.ndarray:
         for b in blobs
     ]
     return shapely.from_wkb(wkb)
+
+
+@dataclass(frozen=True)
+class _BatchInfo:
+    """What the audit row of a batch records."""
+
+    batch_id: str
+    now: pd.Timestamp
+    source_file: str
+    sha256: str
+    fmt: str | None
+    features: int
+    rejected: int
+    warnings: int
+    action: str = "add"
+    note: str | None = None
 
 
 def _quoted(names: Iterable[str]) -> str:
@@ -359,29 +376,20 @@ class IncidentStore:
         dtypes = gdf.dtypes.astype(str).to_dict()
         conforms = all(dtypes.get(c) == schema.INCIDENT_DTYPES[c] for c in schema.INCIDENT_COLUMNS)
         frame = gdf if conforms else schema.conform_incidents(gdf, gdf.geometry.to_numpy())
+        info = _BatchInfo(
+            batch_id, now, source_file, sha256, fmt, features, rejected, warnings, action, note
+        )
         if len(frame) >= STAGING_MIN_ROWS and tmp is None:
-            with self._staged(frame, batch_id, now, source_file, sha256) as staging:
+            with self._staged(frame, info) as staging:
+                copy = ", ".join(
+                    'substr("date", 1, 10)' if c == "date" else f'"{c}"' for c in _ALL_COLUMNS
+                )
                 insert = (
                     f'INSERT INTO "{LAYER}" ("geom", {_quoted(_ALL_COLUMNS)}) SELECT "geom", '
-                    + ", ".join(
-                        'substr("date", 1, 10)' if c == "date" else f'"{c}"' for c in _ALL_COLUMNS
-                    )
-                    + ' FROM staging."staging" ORDER BY "fid"'
+                    f'{copy} FROM staging."staging" ORDER BY "fid"'
                 )
                 return self._write_batch(
-                    lambda con: con.execute(insert),
-                    frame,
-                    batch_id,
-                    now,
-                    source_file,
-                    sha256,
-                    fmt,
-                    features,
-                    rejected,
-                    warnings,
-                    action,
-                    note,
-                    attach=staging,
+                    lambda con: con.execute(insert), frame, info, attach=staging
                 )
         columns: list[list] = []
         for name in schema.INCIDENT_COLUMNS:
@@ -396,34 +404,22 @@ class IncidentStore:
         rows = zip(encode_points(frame.geometry), *columns, strict=True)
         marks = ", ".join("?" * (len(_ALL_COLUMNS) + 1))
         insert = f'INSERT INTO "{LAYER}" ("geom", {_quoted(_ALL_COLUMNS)}) VALUES ({marks})'
-        return self._write_batch(
-            lambda con: con.executemany(insert, rows),
-            frame,
-            batch_id,
-            now,
-            source_file,
-            sha256,
-            fmt,
-            features,
-            rejected,
-            warnings,
-            action,
-            note,
-            path=tmp,
-        )
+        return self._write_batch(lambda con: con.executemany(insert, rows), frame, info, path=tmp)
 
     @contextmanager
-    def _staged(self, frame, batch_id, now, source_file, sha256) -> Iterator[Path]:
+    def _staged(self, frame: gpd.GeoDataFrame, info: _BatchInfo) -> Iterator[Path]:
         """Write a large batch to a staging GeoPackage beside the store (GDAL, Arrow: fast)."""
         import pyogrio
 
-        staging = self.path.with_name(f".{self.path.stem}-{batch_id}.staging.gpkg")
+        staging = self.path.with_name(f".{self.path.stem}-{info.batch_id}.staging.gpkg")
         out = frame.copy()
         out["date"] = np.datetime_as_string(
             out["date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
         )
         for name, value in zip(
-            schema.STORE_COLUMNS, (batch_id, _iso(now), source_file, sha256), strict=True
+            schema.STORE_COLUMNS,
+            (info.batch_id, _iso(info.now), info.source_file, info.sha256),
+            strict=True,
         ):
             out[name] = value
         try:
@@ -447,17 +443,8 @@ class IncidentStore:
     def _write_batch(
         self,
         insert,
-        frame,
-        batch_id,
-        now,
-        source_file,
-        sha256,
-        fmt,
-        features,
-        rejected,
-        warnings,
-        action,
-        note,
+        frame: gpd.GeoDataFrame,
+        info: _BatchInfo,
         *,
         path: Path | None = None,
         attach: Path | None = None,
@@ -471,17 +458,17 @@ class IncidentStore:
                 raise self._id_clash(frame["id"].tolist()) from None
             self._audit(
                 con,
-                now,
-                action,
-                batch_id,
-                source_file,
-                sha256,
-                fmt,
-                features,
+                info.now,
+                info.action,
+                info.batch_id,
+                info.source_file,
+                info.sha256,
+                info.fmt,
+                info.features,
                 n,
-                rejected,
-                warnings,
-                note,
+                info.rejected,
+                info.warnings,
+                info.note,
             )
             if n:
                 minx, miny, maxx, maxy = frame.total_bounds
@@ -489,10 +476,10 @@ class IncidentStore:
                     "UPDATE gpkg_contents SET last_change = ?, min_x = min(coalesce(min_x, ?), ?),"
                     " min_y = min(coalesce(min_y, ?), ?), max_x = max(coalesce(max_x, ?), ?), "
                     "max_y = max(coalesce(max_y, ?), ?) WHERE table_name = ?",
-                    (_iso(now), minx, minx, miny, miny, maxx, maxx, maxy, maxy, LAYER),
+                    (_iso(info.now), minx, minx, miny, miny, maxx, maxx, maxy, maxy, LAYER),
                 )
-        logger.info("stored %d incidents from %s as batch %s", n, source_file, batch_id)
-        return batch_id
+        logger.info("stored %d incidents from %s as batch %s", n, info.source_file, info.batch_id)
+        return info.batch_id
 
     def _id_clash(self, ids: list[str]) -> ValidationError:
         stored = set(self.read()["id"].astype(object))
