@@ -165,9 +165,17 @@ def test_map_upload_escaping_and_no_outside_request(server, browser, tmp_path):
 
     # Back on the map: open every popup and tooltip; nothing may run.
     page.get_by_role("tab", name="Map and ranking").click()
+    # while the page reruns the old map frame is kept until the new one replaces it
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"iframe[title='streamlit_folium.st_folium']\")"
+        ".length === 1",
+        timeout=60_000,
+    )
     frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']")
     frame.locator(".leaflet-container").wait_for(timeout=60_000)
-    map_frame = next(f for f in page.frames if "streamlit_folium" in f.url)
+    map_frame = (
+        page.locator("iframe[title='streamlit_folium.st_folium']").element_handle().content_frame()
+    )
     map_frame.wait_for_function(
         """() => {
             const maps = window.__maps || [];
