@@ -257,7 +257,11 @@ def show_map(map_args: dict[str, Any], view: tuple[list[float], int] | None) -> 
 
     @st.fragment
     def _draw() -> None:
-        m = build_map(**map_args)
+        try:
+            m = build_map(**map_args)
+        except BorderMonitorError as exc:
+            st.error("The map could not be drawn: " + escape_markdown(exc))
+            return
         center, zoom = view if view else (None, None)
         st_folium(
             m,
