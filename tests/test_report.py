@@ -11,6 +11,9 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 from report_fixtures import HOSTILE, LINE, analyse, make_incidents, make_layers
 
@@ -235,3 +238,40 @@ def test_too_little_evidence_is_said_first():
     assert "Too little incident evidence." in document
     assert "Only 4 incident(s) lie in the 5 km corridor" in document
     assert "No input files were recorded." in document
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from([*settings.INCIDENT_TYPES, "unknown-type"]),
+            st.one_of(st.none(), st.dates(dt.date(2020, 1, 1), dt.date(2026, 12, 31))),
+            st.one_of(st.none(), st.floats(0, 100_000, allow_nan=False)),
+            st.one_of(st.none(), st.integers(0, 50)),
+        ),
+        max_size=30,
+    )
+)
+def test_summary_counts_add_up(rows):
+    frame = pd.DataFrame(
+        {
+            "type": [r[0] for r in rows],
+            "date": pd.to_datetime([r[1] for r in rows]),
+            "location_precision_m": pd.array([r[2] for r in rows], dtype="Float64"),
+            "fatalities": pd.array([r[3] for r in rows], dtype="Int64"),
+        }
+    )
+    summary = summarise_incidents(frame)
+    assert summary.total == len(rows)
+    assert summary.by_type["incidents"].sum() == len(rows)
+    assert summary.by_type["coarse_location"].sum() == summary.coarse_location
+    assert summary.by_type["fatalities"].sum() == sum(r[3] or 0 for r in rows)
+    dated = [r[1] for r in rows if r[1] is not None]
+    assert (summary.by_month["total"].sum() if len(summary.by_month) else 0) == len(dated)
+    expected_coarse = sum(
+        (settings.DEFAULT_LOCATION_PRECISION_M if r[2] is None else r[2])
+        > settings.COARSE_LOCATION_M
+        for r in rows
+    )
+    assert summary.coarse_location == expected_coarse
+    assert summary.first_date == (min(dated) if dated else None)
