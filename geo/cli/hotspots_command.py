@@ -24,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "hotspots",
         help="write Getis-Ord Gi* hot and cold spots (GeoPackage)",
         description="Getis-Ord Gi* on hexagons over the border region with "
-        "false-discovery-rate correction; cells binned at 99/95/90 %% confidence, "
+        "false-discovery-rate correction; cells binned at 99/95/90 % confidence, "
         f"hot and cold. Needs at least {settings.HOTSPOT_MIN_INCIDENTS} incidents.",
     )
     parser.add_argument(
