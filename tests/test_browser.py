@@ -215,6 +215,18 @@ def test_map_upload_escaping_and_no_outside_request(server, browser, tmp_path):
         assert payload in joined  # shown as text, not run
     assert map_frame.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
 
+    # Choosing a sector in the ranked table zooms the map to it.
+    zoom_js = "() => { const m = window.__maps[window.__maps.length - 1]; return m.getZoom(); }"
+    whole_border = map_frame.evaluate(zoom_js)
+    table = page.locator("[data-testid='stDataFrame']").first
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    page.mouse.click(box["x"] + 15, box["y"] + 52)  # the first row's selection box
+    map_frame.wait_for_function(
+        f"() => window.__maps[window.__maps.length - 1].getZoom() > {whole_border} + 2",
+        timeout=30_000,
+    )
+
     outside = [u for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")
                and urlsplit(u).hostname != "127.0.0.1"]  # fmt: skip
     assert outside == []
