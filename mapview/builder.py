@@ -397,6 +397,23 @@ def _incident_popup(row: Mapping[str, Any]) -> str:
     return "".join(f"<b>{label}:</b> {value}<br>" for label, value in lines if value != "—")
 
 
+def _precision_text(value: Any) -> str:
+    """Return ``" (± N m)"`` for a location precision, or nothing when it is unknown."""
+    if value is None or pd.isna(value):
+        return ""
+    return f" (position ± {float(value):,.0f} m)"
+
+
+def _add_points(
+    group: folium.FeatureGroup, shown: gpd.GeoDataFrame, tips: list[str], style: dict[str, Any]
+) -> None:
+    """Add one circle marker per point of an escaped display layer, with its (escaped) tooltip."""
+    for point, tip in zip(shown.geometry, tips, strict=True):
+        folium.CircleMarker(
+            [point.y, point.x], fill=True, fill_opacity=1, tooltip=tip, **style
+        ).add_to(group)
+
+
 def _add_geojson(
     group: folium.FeatureGroup,
     gdf: gpd.GeoDataFrame,
@@ -679,43 +696,31 @@ def build_map(
             columns=["name", "name_ar", "counterpart", "status", "location_precision_m"],
             simplify_m=0,
         )
-        for row in shown.itertuples(index=False):
-            tip = (
-                f"Crossing: {row.name}"
-                + (f" – {row.counterpart}" if getattr(row, "counterpart", "") else "")
-                + (f" ({row.status})" if getattr(row, "status", "") else "")
-            )
-            folium.CircleMarker(
-                [row.geometry.y, row.geometry.x],
-                radius=6,
-                color="#111",
-                weight=2,
-                fill=True,
-                fill_color="#ffd92f",
-                fill_opacity=1,
-                tooltip=tip,
-            ).add_to(g)
+        tips = [
+            f"Crossing: {row.name}"
+            + (f" – {row.counterpart}" if getattr(row, "counterpart", "") else "")
+            + (f" ({row.status})" if getattr(row, "status", "") else "")
+            + _precision_text(getattr(row, "location_precision_m", None))
+            for row in shown.itertuples(index=False)
+        ]
+        style = {"radius": 6, "color": "#111", "weight": 2, "fill_color": "#ffd92f"}
+        _add_points(g, shown, tips, style)
         legend.append(_swatch("#ffd92f", "border crossing", shape="circle"))
     if "towns" in layers:
         g = group("Towns")
         shown = prepare_layer(
             layers["towns"], columns=["name", "name_ar", "country", "population"], simplify_m=0
         )
+        tips = []
         for row in shown.itertuples(index=False):
             tip = str(row.name) + (f" / {row.name_ar}" if getattr(row, "name_ar", "") else "")
             pop = getattr(row, "population", None)
             if pop is not None and not pd.isna(pop):
                 tip += f" — pop. {float(pop):,.0f}"
-            folium.CircleMarker(
-                [row.geometry.y, row.geometry.x],
-                radius=3,
-                color="#333",
-                weight=1,
-                fill=True,
-                fill_color="#fff",
-                fill_opacity=1,
-                tooltip=tip,
-            ).add_to(g)
+            tips.append(tip)
+        _add_points(
+            g, shown, tips, {"radius": 3, "color": "#333", "weight": 1, "fill_color": "#fff"}
+        )
     if incidents is not None and len(incidents):
         _add_incidents(
             m,
