@@ -218,3 +218,19 @@ def test_suggest_type(typed, expected):
 def test_types_are_case_insensitive():
     report = validate_file(_fc(_feature("K", type=" Seizure ")), filename="k.geojson")
     assert report.accepted["type"].tolist() == ["seizure"]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_validate_file_restores_the_garbage_collector(enabled):
+    import gc
+
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        report = validate_file(DATA / "bad" / "bad_date.geojson")
+        assert report.feature_count > 0
+        assert gc.isenabled() is enabled
+        validate_file(b"not json", filename="x.geojson")  # a rejected file restores it too
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
