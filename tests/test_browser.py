@@ -176,38 +176,29 @@ def test_map_upload_escaping_and_no_outside_request(server, browser, tmp_path):
     map_frame = (
         page.locator("iframe[title='streamlit_folium.st_folium']").element_handle().content_frame()
     )
-    map_frame.wait_for_function(
+    # Open every popup and tooltip of the current map until the hostile ones have been shown
+    # (the rerun after the upload may still be replacing the map).
+    shown = map_frame.wait_for_function(
         """() => {
             const maps = window.__maps || [];
             if (!maps.length) { return false; }
-            let found = false;
+            const texts = [];
             const visit = (layer) => {
                 if (layer.getLayers) { layer.getLayers().forEach(visit); }
-                const popup = layer.getPopup && layer.getPopup();
-                if (popup && String(popup.getContent()).includes("onerror")) { found = true; }
+                if (layer.getPopup && layer.getPopup() && layer._map) {
+                    layer.openPopup();
+                    const el = layer.getPopup().getElement();
+                    if (el) { texts.push(el.innerText); }
+                }
+                if (layer.getTooltip && layer.getTooltip() && layer._map) { layer.openTooltip(); }
             };
             maps[maps.length - 1].eachLayer(visit);
-            return found;
+            const joined = texts.join("\\n");
+            return joined.includes("XSS-0") && joined.includes("XSS-1") ? joined : false;
         }""",
         timeout=60_000,
     )
-    texts = map_frame.evaluate(
-        """() => {
-            const shown = [];
-            const map = window.__maps[window.__maps.length - 1];
-            const visit = (layer) => {
-                if (layer.getLayers) { layer.getLayers().forEach(visit); }
-                if (layer.getPopup && layer.getPopup()) {
-                    layer.openPopup();
-                    const el = layer.getPopup().getElement();
-                    if (el) { shown.push(el.innerText); }
-                }
-                if (layer.getTooltip && layer.getTooltip()) { layer.openTooltip(); }
-            };
-            map.eachLayer(visit);
-            return shown;
-        }"""
-    )
+    texts = [shown.json_value()]
     page.wait_for_timeout(1000)  # give any injected handler time to fire
     assert dialogs == []
     joined = "\n".join(texts)
