@@ -23,6 +23,8 @@ import re
 import tempfile
 import warnings
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 from pathlib import PurePath
 
 import numpy as np
@@ -304,9 +306,7 @@ def _geometry_problem(index: int, fid: str | None, geometry: object) -> FeatureP
 
 def _property_frame(rows: list[dict], warnings: list[FeatureProblem]) -> pd.DataFrame:
     """Return the properties as a frame with schema names; warn about others."""
-    keys: set = set()
-    for row in rows:
-        keys.update(row)
+    keys: set = set().union(*rows)
     known = set(schema.INCIDENT_COLUMNS)
     columns: dict[str, object] = {}
     ignored = []
@@ -321,7 +321,7 @@ def _property_frame(rows: list[dict], warnings: list[FeatureProblem]) -> pd.Data
     index = pd.RangeIndex(len(rows))
     frame = pd.DataFrame(
         {
-            name: pd.Series([row.get(key) for row in rows], index=index, dtype=object)
+            name: pd.Series(list(map(dict.get, rows, repeat(key))), index=index, dtype=object)
             for name, key in columns.items()
         },
         index=index,
@@ -342,9 +342,60 @@ def _property_frame(rows: list[dict], warnings: list[FeatureProblem]) -> pd.Data
     return frame
 
 
+def _well_formed_points(features: list) -> tuple[list[dict], list, np.ndarray, np.ndarray] | None:
+    """Return ``(properties, ids, lon, lat)`` when every feature is a well-formed Point Feature.
+
+    The common case, checked a column at a time (C-level ``map`` over the features
+    instead of a Python loop); ``None`` when any feature is not a Feature with an
+    object of properties and a Point of two numbers: :func:`_features_to_raw` then
+    diagnoses each feature.
+    """
+    try:
+        if set(map(type, features)) != {dict}:
+            return None
+        if set(map(itemgetter("type"), features)) != {"Feature"}:
+            return None
+        rows = list(map(itemgetter("properties"), features))
+        geometries = list(map(itemgetter("geometry"), features))
+        if set(map(type, rows)) != {dict} or set(map(type, geometries)) != {dict}:
+            return None
+        if set(map(itemgetter("type"), geometries)) != {"Point"}:
+            return None
+        coords = list(map(itemgetter("coordinates"), geometries))
+        if set(map(type, coords)) != {list}:
+            return None
+        xs = list(map(itemgetter(0), coords))
+        ys = list(map(itemgetter(1), coords))
+        if not set(map(type, xs)) | set(map(type, ys)) <= {int, float}:
+            return None
+        lon = np.array(xs, dtype=float)
+        lat = np.array(ys, dtype=float)
+    except (KeyError, IndexError, TypeError, OverflowError):  # not the common case
+        return None
+    pids = list(map(dict.get, rows, repeat("id")))
+    if None in pids:  # the Feature's own id stands in for a missing properties.id
+        for i in [i for i, v in enumerate(pids) if v is None]:
+            fid = features[i].get("id")
+            if fid is not None:
+                rows[i] = {**rows[i], "id": fid}
+                pids[i] = fid
+    ids = [
+        v if type(v) is str and len(v) <= 60 else (None if v is None else shorten(v, 60))
+        for v in pids
+    ]
+    return rows, ids, lon, lat
+
+
 def _features_to_raw(
     features: list, fmt: str, transformer, *, problems: list[FeatureProblem] | None = None
 ) -> RawFeatures:
+    fast = None if problems else _well_formed_points(features)
+    if fast is not None:
+        rows, ids, lon, lat = fast
+        warnings: list[FeatureProblem] = []
+        if transformer is not None:
+            _reproject(lon, lat, transformer, warnings)
+        return RawFeatures(fmt, _property_frame(rows, warnings), lon, lat, [], warnings, ids)
     n = len(features)
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
@@ -407,24 +458,29 @@ def _features_to_raw(
         else:
             problems.append(problem)
     if transformer is not None:
-        crs, transform = transformer
-        finite = np.isfinite(lon) & np.isfinite(lat)
-        with np.errstate(all="ignore"):
-            x, y = transform.transform(lon[finite], lat[finite], errcheck=False)
-        lon[finite], lat[finite] = x, y
-        warnings.append(
-            FeatureProblem(
-                None,
-                None,
-                "crs",
-                shorten(crs.to_string()),
-                f"coordinates were reprojected from {crs.name} to WGS 84",
-                "none needed; RFC 7946 files are in WGS 84 and carry no 'crs' member",
-                "warning",
-            )
-        )
+        _reproject(lon, lat, transformer, warnings)
     frame = _property_frame(rows, warnings)
     return RawFeatures(fmt, frame, lon, lat, problems, warnings, ids)
+
+
+def _reproject(lon: np.ndarray, lat: np.ndarray, transformer, warnings: list) -> None:
+    """Reproject the finite coordinates in place to WGS 84; say so in ``warnings``."""
+    crs, transform = transformer
+    finite = np.isfinite(lon) & np.isfinite(lat)
+    with np.errstate(all="ignore"):
+        x, y = transform.transform(lon[finite], lat[finite], errcheck=False)
+    lon[finite], lat[finite] = x, y
+    warnings.append(
+        FeatureProblem(
+            None,
+            None,
+            "crs",
+            shorten(crs.to_string()),
+            f"coordinates were reprojected from {crs.name} to WGS 84",
+            "none needed; RFC 7946 files are in WGS 84 and carry no 'crs' member",
+            "warning",
+        )
+    )
 
 
 _UNPARSABLE = object()
