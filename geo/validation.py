@@ -124,6 +124,27 @@ def _missing(values: pd.Series) -> np.ndarray:
     )
 
 
+def _absent(value: object) -> bool:
+    """Return True when one raw value is absent (None, NaN or blank text)."""
+    return value is None or value != value or (type(value) is str and not value.strip())
+
+
+def _per_distinct(values: pd.Series, function) -> pd.Series:
+    """Return ``function`` of each value (object dtype), calling it once per distinct value.
+
+    For columns with few distinct values (types). ``function`` must give the same
+    result for values that compare equal (``1``, ``1.0`` and ``True`` share a call).
+    """
+    objects = values.to_numpy(dtype=object)
+    try:
+        codes, uniques = pd.factorize(objects, use_na_sentinel=False)
+    except TypeError:  # an unhashable value (a list or an object): one call per row
+        return pd.Series([function(v) for v in objects], index=values.index, dtype=object)
+    mapped = np.empty(len(uniques), dtype=object)
+    mapped[:] = [function(v) for v in uniques]
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
 def _kinds(values: pd.Series) -> pd.Series:
     return pd.Series([type(v) for v in values.to_numpy()], index=values.index, dtype=object)
 
@@ -137,10 +158,13 @@ def _check_ids(raw: RawFeatures, c: _Collector, *, stem: str, sha: str, existing
     values = _column(raw.properties, "id")
     ids: list = [None] * len(values)
     if _only(values, (str,)):
-        stripped = [v.strip() for v in values.to_numpy()]
-        if all(stripped) and max(map(len, stripped), default=0) <= schema.MAX_ID_LENGTH:
+        stripped = list(map(str.strip, values.to_numpy()))
+        longest = max(map(len, stripped), default=0)
+        if all(stripped) and longest <= schema.MAX_ID_LENGTH:
             ids = stripped
-            c.ids[:] = [v if len(v) <= 60 else shorten(v, 60) for v in ids]
+            c.ids[:] = (
+                ids if longest <= 60 else [v if len(v) <= 60 else shorten(v, 60) for v in ids]
+            )
             values = values.iloc[:0]  # nothing left to check one by one
     kinds = _kinds(values)
     for i, (value, kind) in enumerate(zip(values, kinds, strict=True)):
@@ -208,14 +232,11 @@ def suggest_type(value: str) -> str:
 
 def _check_types(raw: RawFeatures, c: _Collector) -> pd.Series:
     values = _column(raw.properties, "type")
-    missing = _missing(values)
-    text = pd.Series(
-        [v.strip().lower() if type(v) is str else None for v in values.to_numpy()], dtype=object
-    )
+    text = _per_distinct(values, lambda v: v.strip().lower() if type(v) is str else None)
     allowed = text.isin(settings.INCIDENT_TYPES).to_numpy()
     allowed_list = ", ".join(settings.INCIDENT_TYPES)
     for i in np.flatnonzero(~allowed):
-        if missing[i]:
+        if _absent(values[i]):
             c.error(i, "type", "", "the type is missing", f"give one of: {allowed_list}")
         elif text[i] is None:
             c.error(i, "type", values[i], "the type is not text", f"give one of: {allowed_list}")
@@ -238,8 +259,11 @@ _DATE_RE = (
 
 def _check_dates(raw: RawFeatures, c: _Collector, today: dt.date) -> tuple[pd.Series, np.ndarray]:
     values = _column(raw.properties, "date")
-    missing = _missing(values)
-    text = pd.Series([v if type(v) is str else None for v in values.to_numpy()], dtype=object)
+    objects = values.to_numpy(dtype=object)
+    if _only(values, (str,)):
+        text = pd.Series(objects, dtype=object)
+    else:
+        text = pd.Series([v if type(v) is str else None for v in objects], dtype=object)
     # fast path: plain YYYY-MM-DD; the others through the full ISO 8601 pattern
     plain = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
     parts = pd.DataFrame({"y": ["0"] * len(text), "m": "01", "d": "01"}, dtype=object)
@@ -247,7 +271,7 @@ def _check_dates(raw: RawFeatures, c: _Collector, today: dt.date) -> tuple[pd.Se
     if not other.any():
         dates = plain
         default_precision = np.full(len(text), settings.DEFAULT_DATE_PRECISION_DAYS)
-        return _date_errors(c, values, missing, dates, today), default_precision
+        return _date_errors(c, values, dates, today), default_precision
     if other.any():
         extracted = text[other].astype("str").str.extract(_DATE_RE).astype(object)
         parts.loc[other, ["y", "m", "d"]] = extracted[["y", "m", "d"]].to_numpy()
@@ -266,16 +290,16 @@ def _check_dates(raw: RawFeatures, c: _Collector, today: dt.date) -> tuple[pd.Se
         settings.DEFAULT_DATE_PRECISION_DAYS,
         np.where(parts["m"].notna(), schema.MONTH_PRECISION_DAYS, schema.YEAR_PRECISION_DAYS),
     )
-    return _date_errors(c, values, missing, dates, today), default_precision
+    return _date_errors(c, values, dates, today), default_precision
 
 
-def _date_errors(c, values, missing, dates, today):
+def _date_errors(c, values, dates, today):
     limit = pd.Timestamp(today)
     bad = dates.isna().to_numpy()
     future = (dates > limit).to_numpy()
     ancient = (dates < EARLIEST_DATE).to_numpy()
     for i in np.flatnonzero(bad | future | ancient):
-        if missing[i]:
+        if _absent(values[i]):
             c.error(
                 i,
                 "date",
@@ -318,7 +342,6 @@ def _check_number(
     fix: str,
 ) -> np.ndarray:
     values = _column(raw.properties, name)
-    missing = _missing(values)
     if _only(values, (int, float, type(None))):
         numbers = np.array([np.nan if v is None else v for v in values.to_numpy()], dtype=float)
     else:
@@ -334,6 +357,12 @@ def _check_number(
             dtype=float, copy=True
         )
         numbers[wrong_kind] = np.nan
+    missing = np.zeros(len(numbers), dtype=bool)  # absent values are not errors
+    if name not in raw.properties.columns:
+        missing[:] = True
+    else:
+        unread = np.flatnonzero(np.isnan(numbers))
+        missing[unread] = _missing(values.iloc[unread])
     with np.errstate(invalid="ignore"):
         below = numbers <= minimum if exclusive else numbers < minimum
         bad = (
@@ -377,7 +406,11 @@ def _check_text(raw: RawFeatures, c: _Collector, name: str) -> pd.Series:
         return out
     limit = schema.MAX_TEXT_LENGTH
     texts = out.to_numpy()
-    longest = max((len(v) for v in texts if type(v) is str), default=0)
+    only_text = _only(out, (str, type(None)))
+    if only_text:
+        longest = max(map(len, filter(None, texts)), default=0)
+    else:
+        longest = max((len(v) for v in texts if type(v) is str), default=0)
     too_long = (
         np.fromiter((type(v) is str and len(v) > limit for v in texts), bool, len(texts))
         if longest > limit
@@ -391,9 +424,17 @@ def _check_text(raw: RawFeatures, c: _Collector, name: str) -> pd.Series:
             f"{name} is longer than {schema.MAX_TEXT_LENGTH} characters",
             "shorten it; keep long reports in the source and cite it",
         )
-    return pd.Series(
-        [v if type(v) is str and v and not v.isspace() else None for v in texts], dtype=object
-    )
+    if not only_text:
+        return pd.Series(
+            [v if type(v) is str and v and not v.isspace() else None for v in texts], dtype=object
+        )
+    # keep non-blank text; empty or blank text is absent (C-level map over the strings)
+    present = np.fromiter(map(bool, texts), dtype=bool, count=len(texts))  # not None, not ""
+    kept = texts[present]
+    blank = np.fromiter(map(str.isspace, kept), dtype=bool, count=len(kept))
+    result = np.full(len(texts), None, dtype=object)
+    result[np.flatnonzero(present)[~blank]] = kept[~blank]
+    return pd.Series(result, dtype=object)
 
 
 def _check_coordinates(raw: RawFeatures, c: _Collector) -> np.ndarray:
