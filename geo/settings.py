@@ -177,6 +177,9 @@ TREND_BASELINE_DAYS = 365
 #: incidents along it (nearest point, then exact projection on the two
 #: neighbouring segments) and to draw the sector zones.
 SECTOR_DENSIFY_M = 50.0
+#: People counted for a town of unknown population in the exposure criterion: the
+#: GeoNames cities500 inclusion threshold (every listed place has at least 500).
+EXPOSURE_UNKNOWN_TOWN_POPULATION = 500.0
 #: Normalisation of the criteria before weighting: ``"minmax"`` or ``"rank"``.
 PRIORITY_NORMALISATION = "minmax"
 #: Seed of the Monte Carlo draws, so that a ranking can be reproduced.
