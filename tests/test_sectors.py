@@ -68,6 +68,24 @@ def test_chainage_on_a_bent_line_by_hand():
     assert narrower.sector.tolist() == [0]
 
 
+def test_many_points_take_the_sorted_threaded_path_and_keep_their_order(straight_border):
+    # 30,000 points (above the threshold of the sorted, threaded path) on the straight line:
+    # the chainage is x - x0 and the offset y - y0, each in its own row.
+    ref = border_reference(straight_border)
+    rng = np.random.default_rng(5)
+    dx, dy = rng.uniform(0, 50_000, 30_000), rng.uniform(-6_000, 6_000, 30_000)
+    line_x0, line_y0 = ref.points[0]
+    loc = locate_xy(line_x0 + dx, line_y0 + dy, ref, sector_km=5, corridor_km=5)
+    assert_allclose(loc.chainage_m, dx, atol=1e-6)
+    assert_allclose(loc.offset_m, dy, atol=1e-6)
+    expected = np.where(np.abs(dy) <= 5_000, np.minimum(dx // 5_000 + 1, 10), 0)
+    assert (loc.sector == expected).all()
+    # The same answer point by point in small calls (the plain path).
+    small = [locate_xy(line_x0 + dx[i : i + 500], line_y0 + dy[i : i + 500], ref)
+             for i in range(0, 3_000, 500)]  # fmt: skip
+    assert_allclose(np.concatenate([s.chainage_m for s in small]), loc.chainage_m[:3_000])
+
+
 def test_side_of_syria_follows_the_country_polygons(straight_border):
     north = metric_to_geographic(box(X0 - 20_000, Y0, X0 + 70_000, Y0 + 30_000))
     south = metric_to_geographic(box(X0 - 20_000, Y0 - 30_000, X0 + 70_000, Y0))
