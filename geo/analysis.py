@@ -80,6 +80,8 @@ CRITERIA_COLUMNS: tuple[str, ...] = (
     "towns_in_zone",
     "population_in_zone",
     "towns_without_population",
+    "exposed_population",
+    "exposure_index",
     "line_uncertainty_mean_m",
     "line_uncertainty_max_m",
     "line_sources",

@@ -30,8 +30,18 @@ unit given, and says which way points to priority:
     guessed; crossings whose ``status`` says unofficial are counted if the
     layer has any.
 ``exposure``
-    Towns within the zone (count). Their known population is reported beside
-    it (the hand-curated towns have none). Higher is more urgent.
+    ``log10(1 + P)`` where ``P`` is the people in the zone's towns: each
+    town's GeoNames population where known, and
+    :data:`geo.settings.EXPOSURE_UNKNOWN_TOWN_POPULATION` (500, the
+    inclusion threshold of GeoNames cities500) for a town of unknown size
+    (the hand-curated villages and some GeoNames places have none), so an
+    unknown town counts but never outweighs a known city. The logarithm damps
+    the range: a town of 100,000 outweighs a village of 1,000 but not a
+    hundredfold (with min-max normalisation; with rank normalisation only the
+    order of ``P`` matters). ``P`` is reported as ``exposed_population``
+    beside the count of towns, their known population and the towns without
+    one. Higher is more urgent. (Until 2026-11-23 the criterion was the count
+    of towns only: ten hamlets outranked a city.)
 ``line_uncertainty``
     Mean distance (m) of the independent border lines (``border_candidates``,
     except the reference line itself) from the reference line in the sector,
@@ -126,8 +136,8 @@ CRITERIA: dict[str, Criterion] = {
                   "trend of incidents"),
         Criterion("crossings", "crossing_distance_km", "km to nearest official crossing",
                   False, False, "nearness of an official crossing"),
-        Criterion("exposure", "towns_in_zone", "towns in zone", True, False,
-                  "towns exposed"),
+        Criterion("exposure", "exposure_index", "log10(1 + people in zone's towns)", True,
+                  False, "people exposed"),
         Criterion("line_uncertainty", "line_uncertainty_mean_m",
                   "m, mean distance of other lines", True, False,
                   "disagreement of border lines", missing_value=0.0),
@@ -408,8 +418,9 @@ def exposure_criteria(
     towns: gpd.GeoDataFrame | None,
     *,
     sector_km: float,
+    unknown_population: float = settings.EXPOSURE_UNKNOWN_TOWN_POPULATION,
 ) -> pd.DataFrame:
-    """Return per sector the towns in the zone, their known population and the nearest town.
+    """Return per sector the towns in the zone, the people exposed and the nearest town.
 
     Parameters
     ----------
@@ -421,7 +432,23 @@ def exposure_criteria(
         The towns layer (``name``, ``population``), or ``None``.
     sector_km
         Sector length.
+    unknown_population
+        People counted for a town whose population is missing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by sector id: ``towns_in_zone``, ``population_in_zone`` (known
+        populations only), ``towns_without_population``, ``exposed_population``
+        (known populations plus ``unknown_population`` per town without one),
+        ``exposure_index`` (``log10(1 + exposed_population)``, the criterion),
+        ``nearest_town`` and ``nearest_town_km`` (from the sector's stretch).
     """
+    if not (math.isfinite(unknown_population) and unknown_population >= 0):
+        raise ConfigurationError(
+            f"exposure: unknown_population={unknown_population!r} must be a finite number "
+            "of people ≥ 0"
+        )
     bounds = sector_bounds_m(ref.length_m, sector_km)
     index = _sector_ids(bounds)
     out = pd.DataFrame(index=index)
@@ -429,6 +456,8 @@ def exposure_criteria(
         out["towns_in_zone"] = 0
         out["population_in_zone"] = 0.0
         out["towns_without_population"] = 0
+        out["exposed_population"] = 0.0
+        out["exposure_index"] = 0.0
         out["nearest_town"] = None
         out["nearest_town_km"] = np.nan
         return out
@@ -442,6 +471,9 @@ def exposure_criteria(
     out["towns_in_zone"] = inside.sum(axis=1).astype(np.int64)
     out["population_in_zone"] = (inside * np.where(known, population, 0.0)).sum(axis=1)
     out["towns_without_population"] = (inside & ~known).sum(axis=1).astype(np.int64)
+    people = np.where(known, np.maximum(population, 0.0), unknown_population)
+    out["exposed_population"] = (inside * people).sum(axis=1)
+    out["exposure_index"] = np.log10(1.0 + out["exposed_population"].to_numpy())
     nearest, km = _nearest(_line_pieces(ref, bounds), points, names)
     out["nearest_town"] = nearest
     out["nearest_town_km"] = km

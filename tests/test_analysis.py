@@ -105,6 +105,30 @@ def test_weights_that_favour_another_criterion_move_the_ranking(layers_kw):
     assert by_crossing.iloc[0]["nearest_crossing"] == "Test post"
 
 
+def test_exposure_weighs_people_not_just_towns(layers_kw):
+    # Sector 2 holds three villages of unknown size (3 x 500 people), sector 7 one town of
+    # 50,000: by people, sector 7 first (log10 50,001 = 4.70 against log10 1,501 = 3.18),
+    # although sector 2 has more towns (the old count-only criterion ranked it first).
+    villages = [Point(X0 + 6_000 + 1_000 * i, Y0 + 500) for i in range(3)]
+    towns = gpd.GeoDataFrame(
+        {"name": ["V1", "V2", "V3", "Big town"], "population": [np.nan] * 3 + [50_000.0]},
+        geometry=[metric_to_geographic(g) for g in [*villages, Point(X0 + 32_000, Y0 - 800)]],
+        crs=4326,
+    )
+    params = AnalysisParameters(weights=ZERO | {"exposure": 1.0})
+    result = run_analysis(_incidents(_cluster()), params, **(layers_kw | {"towns": towns}))
+    sectors = result.sectors.set_index("sector_id")
+    assert sectors.loc[2, "towns_in_zone"] == 3 and sectors.loc[7, "towns_in_zone"] == 1
+    assert sectors.loc[2, "exposed_population"] == 1_500.0
+    assert sectors.loc[7, "exposure_index"] == pytest.approx(np.log10(50_001.0))
+    assert result.sectors.iloc[0]["sector_id"] == 7
+    assert result.sectors.iloc[1]["sector_id"] == 2
+    # Min-max: the top sector's normalised exposure is 1, an empty sector's 0.
+    assert sectors.loc[7, "norm_exposure"] == pytest.approx(1.0)
+    assert sectors.loc[2, "norm_exposure"] == pytest.approx(np.log10(1_501.0) / np.log10(50_001.0))
+    assert "exposure_index" in result.to_json_dict()["sectors"][0]["criteria"]
+
+
 def test_contributions_sum_to_the_score_with_default_weights(layers_kw):
     result = run_analysis(_incidents(_cluster()), AnalysisParameters(), **layers_kw)
     contrib = result.sectors[[f"contrib_{n}" for n in CRITERIA]].sum(axis=1)

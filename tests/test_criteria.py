@@ -163,6 +163,14 @@ def test_exposure_towns_and_population(straight_border, whole):
     assert out.loc[5, "population_in_zone"] == 12_000.0
     assert out.loc[5, "towns_without_population"] == 1
     assert out["towns_in_zone"].sum() == 2
+    # The criterion: known people plus 500 for the village of unknown size, damped.
+    assert out.loc[5, "exposed_population"] == 12_500.0
+    assert out.loc[5, "exposure_index"] == pytest.approx(math.log10(12_501.0), rel=1e-12)
+    assert out.loc[1, "exposure_index"] == 0.0
+    other = exposure_criteria(ref, whole, towns, sector_km=5, unknown_population=0.0)
+    assert other.loc[5, "exposed_population"] == 12_000.0
+    with pytest.raises(ConfigurationError, match=r"unknown_population=-1.*≥ 0"):
+        exposure_criteria(ref, whole, towns, sector_km=5, unknown_population=-1.0)
     assert out.loc[5, "nearest_town"] == "South village"
     assert out.loc[5, "nearest_town_km"] == pytest.approx(1.0, abs=1e-6)
 
