@@ -619,7 +619,7 @@ def _read_table(text: str) -> pd.DataFrame:
         frame = pd.read_csv(
             io.StringIO(text),
             sep=sep,
-            dtype=str,
+            dtype=object,  # the text as written (pandas' "str" would convert to Arrow and back)
             keep_default_na=False,
             na_values=[""],
             skipinitialspace=True,
@@ -720,11 +720,23 @@ def read_csv(text: str, *, max_features: int) -> RawFeatures:
 _ACLED_DATE = re.compile(r"^\s*(\d{1,2}) ([A-Za-z]+) (\d{4})\s*$")
 
 
+def _map_distinct(function, *columns) -> list:
+    """Return ``function(*row)`` for each row of ``columns``, calling it once per distinct row.
+
+    The columns of an export repeat a few values (event types, places, precision codes,
+    dates): computing each once and looking the rest up keeps 100,000 rows fast.
+    """
+    keys = list(zip(*columns, strict=True))
+    results = {key: function(*key) for key in set(keys)}
+    return list(map(results.__getitem__, keys))
+
+
 def _acled_dates(values: pd.Series) -> pd.Series:
     """Return ACLED dates as ISO text: ``YYYY-MM-DD`` kept, ``16 March 2025`` converted."""
     text = values.astype(object)
+    spelled = _map_distinct(lambda v: isinstance(v, str) and bool(_ACLED_DATE.match(v)), text)
     parsed = pd.to_datetime(
-        text.where(text.map(lambda v: isinstance(v, str) and bool(_ACLED_DATE.match(v)))),
+        text.where(pd.Series(spelled, index=text.index, dtype=bool)),
         format="%d %B %Y",
         errors="coerce",
     )
@@ -740,7 +752,13 @@ def _acled_code(
         return out
     raw = frame[column]
     codes = pd.to_numeric(raw, errors="coerce")
-    mapped = codes.map(lambda c: mapping.get(int(c)) if c == c and c == int(c) else None)
+    mapped = pd.Series(
+        _map_distinct(
+            lambda c: mapping.get(int(c)) if np.isfinite(c) and c == int(c) else None,
+            codes.tolist(),
+        ),
+        index=codes.index,
+    )
     bad = np.flatnonzero(mapped.isna().to_numpy() & raw.notna().to_numpy())
     for i in bad:
         problems.append(
@@ -783,16 +801,21 @@ def read_acled_frame(frame: pd.DataFrame, *, max_features: int) -> RawFeatures:
     def column(name: str) -> pd.Series:
         return frame[name] if name in frame.columns else pd.Series([None] * n, dtype=object)
 
-    ids = [None if v is None else shorten(v, 60) for v in column("event_id_cnty")]
+    ids = [
+        v if type(v) is str and len(v) <= 60 else (None if v is None else shorten(v, 60))
+        for v in column("event_id_cnty")
+    ]
     problems: list[FeatureProblem] = []
     lat_name, lon_name = _coordinate_columns(frame)
     lon, lat = _coordinates(frame, lat_name, lon_name, ids, problems)
     event_type, sub_type = column("event_type"), column("sub_event_type")
-    pairs = list(zip(event_type.tolist(), sub_type.tolist(), strict=True))
-    mapping = {pair: _acled_type(*pair) for pair in set(pairs)}
-    types = [mapping[pair] for pair in pairs]
-    unmapped = sorted({str(e) for e, t in zip(event_type, types, strict=True) if t is None and e})
-    types = [t or ("other" if e else None) for e, t in zip(event_type, types, strict=True)]
+    pairs = set(zip(event_type.tolist(), sub_type.tolist(), strict=True))
+    unmapped = sorted({str(e) for e, sub in pairs if e and _acled_type(e, sub) is None})
+    types = _map_distinct(
+        lambda e, sub: _acled_type(e, sub) or ("other" if e else None),
+        event_type.tolist(),
+        sub_type.tolist(),
+    )
     warnings: list[FeatureProblem] = []
     if unmapped:
         warnings.append(
@@ -807,29 +830,25 @@ def read_acled_frame(frame: pd.DataFrame, *, max_features: int) -> RawFeatures:
                 "warning",
             )
         )
-    place = [
-        ", ".join(str(p) for p in parts if p)
-        for parts in zip(
-            column("location").tolist(),
-            column("admin2").tolist(),
-            column("admin1").tolist(),
-            strict=True,
+
+    def location_note(location, admin2, admin1, geo_code) -> str | None:
+        place = ", ".join(str(p) for p in (location, admin2, admin1) if p)
+        parts = (
+            f"ACLED location: {place}" if place else "",
+            f"ACLED geo_precision {geo_code}" if geo_code is not None else "",
         )
-    ]
-    geo_code = column("geo_precision").tolist()
-    note = [
-        "; ".join(
-            part
-            for part in (
-                f"ACLED location: {p}" if p else "",
-                f"ACLED geo_precision {g}" if g is not None else "",
-            )
-            if part
-        )
-        or None
-        for p, g in zip(place, geo_code, strict=True)
-    ]
-    source = [None if s is None else f"ACLED: {s}" for s in column("source").tolist()]
+        return "; ".join(part for part in parts if part) or None
+
+    note = _map_distinct(
+        location_note,
+        column("location").tolist(),
+        column("admin2").tolist(),
+        column("admin1").tolist(),
+        column("geo_precision").tolist(),
+    )
+    source = _map_distinct(
+        lambda s: None if s is None else f"ACLED: {s}", column("source").tolist()
+    )
     properties = pd.DataFrame(
         {
             "id": column("event_id_cnty").to_numpy(),

@@ -263,3 +263,15 @@ def test_fuzz_csv(rows, sep):
     header = sep.join(["id", "date", "type", "lat", "lon"])
     text = "\n".join([header] + [sep.join(row) for row in rows])
     _outcome(text.encode("utf-8", "surrogatepass"), "x.csv")
+
+
+@pytest.mark.parametrize("code", ["inf", "-inf", "1e400", "1.5", "4"])
+def test_acled_precision_code_that_is_not_a_code_is_reported(code):
+    header = "event_id_cnty,event_date,event_type,sub_event_type,latitude,longitude,geo_precision\n"
+    row = f"LBN-X1,2025-03-16,Battles,Armed clash,34.39417,36.38472,{code}\n"
+    raw = read_incident_file((header + row).encode(), filename="acled.csv")
+    assert raw.format == "acled"
+    assert [(p.index, p.feature_id, p.field, p.value) for p in raw.problems] == [
+        (0, "LBN-X1", "geo_precision", code)
+    ]
+    assert "not an ACLED geo_precision code" in raw.problems[0].reason
