@@ -249,10 +249,27 @@ def priority_class(rank: int, *, top_k: int = settings.TOP_K) -> tuple[str, str]
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+#: Fixed CSS of the map's controls (no user text).
+_CONTROL_CSS = "<style>.leaflet-control-attribution{max-width:66%;}</style>"
+
+#: Zoom step of the map (Leaflet's ``zoomSnap``): quarter steps let the whole
+#: border fill the frame instead of jumping between too close and too far.
+ZOOM_SNAP = 0.25
+
+
 def zoom_for_bounds(
-    bounds: tuple[float, float, float, float], *, width_px: int = 700, height_px: int = 600
-) -> tuple[list[float], int]:
+    bounds: tuple[float, float, float, float],
+    *,
+    width_px: int = 700,
+    height_px: int = 600,
+    padding: float = 0.12,
+    snap: float = ZOOM_SNAP,
+) -> tuple[list[float], float]:
     """Return the centre ``[lat, lon]`` and Web Mercator zoom that fit ``bounds``.
+
+    The zoom is the largest multiple of ``snap`` at which ``bounds`` fit in the
+    map with ``padding`` of its width and height left free, so that corridors
+    drawn around a line and the attribution bar do not hide its ends.
 
     Parameters
     ----------
@@ -260,6 +277,10 @@ def zoom_for_bounds(
         ``(west, south, east, north)`` in degrees.
     width_px, height_px
         Size of the map.
+    padding
+        Fraction of the map's width and height kept free around ``bounds``.
+    snap
+        Zoom step (Leaflet's ``zoomSnap``).
     """
     west, south, east, north = bounds
 
@@ -269,8 +290,10 @@ def zoom_for_bounds(
 
     dx = max(east - west, 1e-6) / 360.0
     dy = max(merc_y(north) - merc_y(south), 1e-6) / (2.0 * math.pi)
-    zoom = math.floor(min(math.log2(width_px / 256.0 / dx), math.log2(height_px / 256.0 / dy)))
-    return [(south + north) / 2.0, (west + east) / 2.0], int(max(1, min(zoom, 17)))
+    usable = 1.0 - padding
+    fit = min(math.log2(usable * width_px / 256.0 / dx), math.log2(usable * height_px / 256.0 / dy))
+    zoom = math.floor(fit / snap + 1e-9) * snap
+    return [(south + north) / 2.0, (west + east) / 2.0], float(max(1.0, min(zoom, 17.0)))
 
 
 class _Legend(MacroElement):
@@ -533,12 +556,15 @@ def build_map(
         tiles=None,
         control_scale=True,
         prefer_canvas=True,
-        zoom_snap=0.25,
+        zoom_snap=ZOOM_SNAP,
         maxZoom=18,
         minZoom=5,
         location=[34.0, 36.2],
         zoom_start=8,
     )
+    # A long attribution wraps across the whole bottom edge and hides the scale bar:
+    # keep it to the right two thirds so the scale bar keeps the bottom-left corner.
+    m.get_root().header.add_child(folium.Element(_CONTROL_CSS))
     if tile_url:
         folium.TileLayer(
             tiles=tile_url,
@@ -686,7 +712,9 @@ def build_map(
             attribution.append("Border: " + escape_text("; ".join(sources)))
         # The initial view shows the whole border (set directly: fitBounds would run before
         # the frame has its final size).
-        centre, zoom = zoom_for_bounds(tuple(border.to_crs(4326).total_bounds))
+        centre, zoom = zoom_for_bounds(
+            tuple(border.to_crs(4326).total_bounds), height_px=height_px, padding=0.2
+        )
         m.location, m.options["zoom"] = centre, zoom
     if "crossings" in layers:
         crossings = layers["crossings"]

@@ -183,7 +183,7 @@ def test_priority_class_labels(rank, label):
 
 def test_zoom_for_bounds_fits_and_is_the_largest_that_fits():
     bounds = (35.77, 33.34, 36.62, 34.69)
-    (lat, lon), zoom = zoom_for_bounds(bounds, width_px=700, height_px=600)
+    (lat, lon), zoom = zoom_for_bounds(bounds, width_px=700, height_px=600, padding=0.0)
     assert (lat, lon) == pytest.approx((34.015, 36.195))
 
     def pixels(z):
@@ -195,8 +195,24 @@ def test_zoom_for_bounds_fits_and_is_the_largest_that_fits():
 
     w, h = pixels(zoom)
     assert w <= 700 and h <= 600
-    w1, h1 = pixels(zoom + 1)
+    w1, h1 = pixels(zoom + 0.25)
     assert w1 > 700 or h1 > 600
+    assert zoom % 0.25 == 0
+
+
+@pytest.mark.parametrize("padding", [0.1, 0.2])
+def test_zoom_for_bounds_leaves_the_padding_free(padding):
+    # The whole border, 1.35 degrees of latitude, in a 620 px frame: 1 - padding of it at most.
+    bounds = (35.77, 33.34, 36.62, 34.69)
+    _, zoom = zoom_for_bounds(bounds, width_px=700, height_px=620, padding=padding)
+    world = 256 * 2**zoom
+    y = lambda la: math.log(math.tan(math.pi / 4 + math.radians(la) / 2))  # noqa: E731
+    height = (y(bounds[3]) - y(bounds[1])) / (2 * math.pi) * world
+    assert height <= (1 - padding) * 620
+    assert (
+        height * 2**0.25 > (1 - padding) * 620
+        or (bounds[2] - bounds[0]) / 360 * world * 2**0.25 > (1 - padding) * 700
+    )
 
 
 def test_hexbin_counts_every_point_into_a_hexagon_that_contains_it():
