@@ -349,10 +349,18 @@ def upload_section(path: str, token: tuple[Any, ...]) -> None:
     live = batches[~batches["undone"]]
     with st.expander(f"Stored batches ({len(live)})"):
         st.dataframe(escape_frame(batches), hide_index=True, key="batches")
-    if len(live) and st.button("Undo the last batch", key="undo"):
-        removed = store.undo()
-        st.session_state.flash = f"Removed {removed} incident(s) of the last batch."
-        st.rerun()
+    # Only analysts' uploads can be undone here: the bundled sample that seeds a new
+    # store is a batch too, but one button press must not empty the store.
+    uploads = live[live["action"] == "add"]
+    if len(uploads):
+        last = uploads.iloc[-1]
+        label = f"Undo the last upload ({int(last['rows'])} incident(s))"
+        if st.button(label, key="undo", help=f"batch {last['batch_id']}"):
+            removed = store.undo(str(last["batch_id"]))
+            st.session_state.flash = f"Removed {removed} incident(s) of the last batch."
+            st.rerun()
+    else:
+        st.caption("No upload to undo: the stored batches are the bundled sample only.")
 
 
 def _ask_downloads(stamp: str) -> None:

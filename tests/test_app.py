@@ -22,10 +22,7 @@ TIMEOUT = 180
 def _sites() -> list[tuple[str, float, float]]:
     """Return three real places close to the border: towns within 4 km, else border points."""
     line = layers.load_border_line()
-    try:
-        towns = layers.load_layer("towns")
-    except Exception:  # the towns layer is not built yet
-        towns = gpd.GeoDataFrame(geometry=[], crs=4326)
+    towns = layers.load_layer("towns")
     if len(towns):
         metric_line = gpd.GeoSeries([line], crs=4326).to_crs(settings.METRIC_CRS).iloc[0]
         distance = towns.to_crs(settings.METRIC_CRS).distance(metric_line)
@@ -204,3 +201,12 @@ def test_downloads_are_prepared_on_request(app):
     labels = [b.proto.label for b in buttons]
     assert labels[:3] == ["Sectors (CSV)", "Sectors (GeoJSON)", "Sectors (GeoPackage)"]
     assert labels[-1] == "Report (PDF)"
+
+
+def test_the_seeded_sample_cannot_be_undone_from_the_app(tmp_path, monkeypatch):
+    # A new store holds only the bundled sample: nothing an analyst uploaded, so no undo.
+    monkeypatch.setenv("BORDERMON_STORE", str(tmp_path / "fresh" / "incidents.gpkg"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert not [b for b in at.button if b.key == "undo"]
+    assert any("No upload to undo" in c.value for c in at.caption)
