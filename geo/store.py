@@ -380,16 +380,19 @@ class IncidentStore:
             batch_id, now, source_file, sha256, fmt, features, rejected, warnings, action, note
         )
         if len(frame) >= STAGING_MIN_ROWS and tmp is None:
-            with self._staged(frame, info) as staging:
+            with self._staged(frame, info) as (staging, staged):
                 copy = ", ".join(
-                    'substr("date", 1, 10)' if c == "date" else f'"{c}"' for c in _ALL_COLUMNS
+                    'substr("date", 1, 10)' if c == "date" else f'"{c}"' for c in staged
                 )
+                # the store's columns are the same for every row: bound once, not staged
                 insert = (
-                    f'INSERT INTO "{LAYER}" ("geom", {_quoted(_ALL_COLUMNS)}) SELECT "geom", '
-                    f'{copy} FROM staging."staging" ORDER BY "fid"'
+                    f'INSERT INTO "{LAYER}" ("geom", {_quoted(staged)}, '
+                    f'{_quoted(schema.STORE_COLUMNS)}) SELECT "geom", {copy}, ?, ?, ?, ? '
+                    'FROM staging."staging" ORDER BY "fid"'
                 )
+                params = (info.batch_id, _iso(info.now), info.source_file, info.sha256)
                 return self._write_batch(
-                    lambda con: con.execute(insert), frame, info, attach=staging
+                    lambda con: con.execute(insert, params), frame, info, attach=staging
                 )
         columns: list[list] = []
         for name in schema.INCIDENT_COLUMNS:
@@ -407,26 +410,31 @@ class IncidentStore:
         return self._write_batch(lambda con: con.executemany(insert, rows), frame, info, path=tmp)
 
     @contextmanager
-    def _staged(self, frame: gpd.GeoDataFrame, info: _BatchInfo) -> Iterator[Path]:
-        """Write a large batch to a staging GeoPackage beside the store (GDAL, Arrow: fast)."""
+    def _staged(
+        self, frame: gpd.GeoDataFrame, info: _BatchInfo
+    ) -> Iterator[tuple[Path, list[str]]]:
+        """Write a large batch to a staging GeoPackage beside the store (GDAL, Arrow: fast).
+
+        Yields the staging file and the columns staged: the incident columns that hold a
+        value (a column empty in every row stays NULL in the store without being written).
+        """
         import pyogrio
 
         staging = self.path.with_name(f".{self.path.stem}-{info.batch_id}.staging.gpkg")
-        out = frame.copy()
+        staged = [
+            name
+            for name in schema.INCIDENT_COLUMNS
+            if name in ("id", "date", "type") or frame[name].notna().any()
+        ]
+        out = frame[[*staged, frame.geometry.name]]  # a new frame: the caller's is untouched
         out["date"] = np.datetime_as_string(
-            out["date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+            frame["date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
         )
-        for name, value in zip(
-            schema.STORE_COLUMNS,
-            (info.batch_id, _iso(info.now), info.source_file, info.sha256),
-            strict=True,
-        ):
-            out[name] = value
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 pyogrio.write_dataframe(
-                    out[[*_ALL_COLUMNS, out.geometry.name]],
+                    out,
                     staging,
                     layer="staging",
                     driver="GPKG",
@@ -434,7 +442,7 @@ class IncidentStore:
                     geometry_type="Point",
                     layer_options={"SPATIAL_INDEX": "NO", "FID": "fid"},
                 )
-            yield staging
+            yield staging, staged
         except OSError as exc:
             raise StoreError(f"cannot write beside store {self.path}: {exc}") from None
         finally:

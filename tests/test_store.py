@@ -334,6 +334,10 @@ def test_large_batches_round_trip_through_the_staging_path(tmp_path):
         got[list(schema.INCIDENT_COLUMNS)], gdf[list(schema.INCIDENT_COLUMNS)]
     )
     assert (got["batch_id"] == batch).all() and (got["source_file"] == "big.geojson").all()
+    assert (got["source_sha256"] == "ab" * 32).all()
+    audit = store.audit()
+    assert (got["ingested_at"] == audit["at"].iloc[-1]).all()
+    assert got["unit"].isna().all() and got["actor1"].isna().all()  # never staged: NULL
     assert list(store.path.parent.glob("*.staging.gpkg")) == []
     with pytest.raises(ValidationError, match="clash with stored incidents"):
         store.add(gdf)  # same ids: nothing stored
