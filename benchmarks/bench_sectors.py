@@ -11,7 +11,7 @@ arrays in EPSG:4326.
 Columns of the first table (best of two runs, seconds):
 
 - ``assign``: projection to the metric CRS (pyproj) + :func:`geo.sectors.locate_xy`
-  (points sorted by a 2 km raster, one block per CPU in threads: k-d tree on the
+  (points sorted by a 500 m raster, one block per CPU in threads: k-d tree on the
   line densified every 50 m, exact projection on the two neighbouring segments):
   chainage, signed offset, sector of every incident; ``cpu`` is its CPU time
   summed over threads (less sensitive to the machine's load than the wall time);
