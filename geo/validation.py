@@ -585,28 +585,25 @@ def _check_likely_duplicates(c, keep, x, y, types, dates, existing, options) -> 
         ptypes = np.concatenate([ptypes, ex["type"].to_numpy(dtype=object)])
         pdays = np.concatenate([pdays, ex["date"].to_numpy(dtype="datetime64[D]").astype("int64")])
         labels = labels + [f"{v} (stored)" for v in ex["id"].astype(object)]
-    # one tree per type: pairs of different types are never candidates
-    a_parts, b_parts = [], []
-    for kind in pd.unique(ptypes):
-        members = np.flatnonzero(ptypes == kind)
-        if len(members) < 2:
-            continue
-        tree = cKDTree(np.column_stack([px[members], py[members]]))
-        pairs = tree.query_pairs(options.duplicate_distance_m, output_type="ndarray")
-        if len(pairs):
-            a_parts.append(members[pairs[:, 0]])
-            b_parts.append(members[pairs[:, 1]])
-    if not a_parts:
+    # one tree, one query: the type is a third coordinate, types set farther apart than
+    # the search radius, so pairs of different types are never candidates
+    codes, _ = pd.factorize(ptypes, use_na_sentinel=False)
+    radius = options.duplicate_distance_m
+    tree = cKDTree(np.column_stack([px, py, codes * (2.0 * radius + 1.0)]))
+    pairs = tree.query_pairs(radius, output_type="ndarray")
+    if not len(pairs):
         return
-    a, b = np.concatenate(a_parts), np.concatenate(b_parts)
+    a, b = pairs[:, 0], pairs[:, 1]
     close = np.abs(pdays[a] - pdays[b]) <= options.duplicate_days
-    a, b = a[close], b[close]
+    # both directions, new features only, in index order (stored ones come last)
+    src = np.concatenate([a[close], b[close]])
+    dst = np.concatenate([b[close], a[close]])
+    new = src < n_new
+    src, dst = src[new], dst[new]
+    order = np.lexsort((dst, src))
     matches: dict[int, list[str]] = {}
-    for p, q in zip(a, b, strict=True):
-        if p < n_new:
-            matches.setdefault(int(p), []).append(labels[q])
-        if q < n_new:
-            matches.setdefault(int(q), []).append(labels[p])
+    for p, q in zip(src[order].tolist(), dst[order].tolist(), strict=True):
+        matches.setdefault(p, []).append(labels[q])
     km = options.duplicate_distance_m / 1000
     for p in sorted(matches):
         others = matches[p]

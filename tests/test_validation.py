@@ -207,6 +207,28 @@ def test_likely_duplicates_need_same_type_and_close_dates():
     assert not [p for p in report.warnings if "likely duplicate" in p.reason]
 
 
+def test_likely_duplicates_are_listed_in_file_order_then_stored():
+    # 0.005 deg of latitude is about 555 m: D and E are near each other and near the stored
+    # S-2025-03-16-HERMEL (a clash); F, a shelling, matches only the stored shelling
+    data = _fc(
+        _feature("F", type="shelling"),
+        _feature("E", lat=HERMEL[1] + 0.005),
+        _feature("D"),
+        _feature("G", lon=HERMEL[0] + 0.05),  # about 4.6 km east: not a duplicate
+    )
+    report = validate_file(data, filename="x.geojson", existing=IncidentStore())
+    found = {
+        p.feature_id: p.reason.split(" of ", 1)[1]
+        for p in report.warnings
+        if "likely duplicate" in p.reason
+    }
+    assert found == {
+        "F": "S-2025-03-17-SHELLING (stored)",  # the seeded shelling the next day
+        "E": "D, S-2025-03-16-HERMEL (stored)",
+        "D": "E, S-2025-03-16-HERMEL (stored)",
+    }
+
+
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [("seizures", "seizure"), ("Clashes", "clash"), ("shelled", "shelling"), ("zzz", "other")],
