@@ -111,7 +111,8 @@ class _Collector:
 def _column(props: pd.DataFrame, name: str) -> pd.Series:
     n = len(props)
     if name in props.columns:
-        return pd.Series(props[name].to_numpy(dtype=object), index=pd.RangeIndex(n))
+        # dtype=object: pandas would infer its Arrow "str" dtype and convert every value
+        return pd.Series(props[name].to_numpy(dtype=object), index=pd.RangeIndex(n), dtype=object)
     return pd.Series([None] * n, index=pd.RangeIndex(n), dtype=object)
 
 
@@ -576,7 +577,7 @@ def _check_likely_duplicates(c, keep, x, y, types, dates, existing, options) -> 
     px, py = x[idx], y[idx]
     ptypes = types.to_numpy(dtype=object)[idx]
     pdays = dates.to_numpy(dtype="datetime64[D]")[idx].astype("int64")
-    labels = [c.ids[i] for i in idx]
+    stored_ids: list = []
     n_new = len(idx)
     if existing is not None and len(existing):
         ex = existing[existing.geometry.notna() & ~existing.geometry.is_empty]
@@ -584,7 +585,11 @@ def _check_likely_duplicates(c, keep, x, y, types, dates, existing, options) -> 
         px, py = np.concatenate([px, ex_x]), np.concatenate([py, ex_y])
         ptypes = np.concatenate([ptypes, ex["type"].to_numpy(dtype=object)])
         pdays = np.concatenate([pdays, ex["date"].to_numpy(dtype="datetime64[D]").astype("int64")])
-        labels = labels + [f"{v} (stored)" for v in ex["id"].astype(object)]
+        stored_ids = ex["id"].tolist()
+
+    def label(k: int) -> str:
+        return c.ids[idx[k]] if k < n_new else f"{stored_ids[k - n_new]} (stored)"
+
     # one tree, one query: the type is a third coordinate, types set farther apart than
     # the search radius, so pairs of different types are never candidates
     codes, _ = pd.factorize(ptypes, use_na_sentinel=False)
@@ -603,7 +608,7 @@ def _check_likely_duplicates(c, keep, x, y, types, dates, existing, options) -> 
     order = np.lexsort((dst, src))
     matches: dict[int, list[str]] = {}
     for p, q in zip(src[order].tolist(), dst[order].tolist(), strict=True):
-        matches.setdefault(p, []).append(labels[q])
+        matches.setdefault(p, []).append(label(q))
     km = options.duplicate_distance_m / 1000
     for p in sorted(matches):
         others = matches[p]
@@ -611,7 +616,7 @@ def _check_likely_duplicates(c, keep, x, y, types, dates, existing, options) -> 
         c.warn(
             idx[p],
             "id",
-            labels[p],
+            label(p),
             f"likely duplicate: same type within {km:g} km and {options.duplicate_days} "
             f"day(s) of {shown}",
             "keep it if it is a separate incident; otherwise remove one of them",
