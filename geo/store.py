@@ -83,13 +83,20 @@ _LOCKS_GUARD = threading.Lock()
 
 
 def _locks(path: Path, lock_path: Path) -> tuple[threading.RLock, object]:
-    """Return the thread lock and the (re-entrant) file lock of a store, one pair per path."""
+    """Return the thread lock and the (re-entrant) file lock of a store, one pair per lock file.
+
+    One pair per process: a second FileLock object on the same file is a second open
+    file, whose ``flock`` waits for the first even in the same thread (a self-deadlock
+    until the timeout). Keyed and created by the absolute lock path, so every spelling
+    of the store's path (relative, through a symbolic link) shares the pair, and a
+    later ``chdir`` cannot send a relative lock path to another file.
+    """
     from filelock import FileLock
 
-    key = str(path.resolve())
+    key = str(lock_path.resolve())
     with _LOCKS_GUARD:
         if key not in _LOCKS:
-            _LOCKS[key] = (threading.RLock(), FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S))
+            _LOCKS[key] = (threading.RLock(), FileLock(key, timeout=LOCK_TIMEOUT_S))
         return _LOCKS[key]
 
 
@@ -194,7 +201,7 @@ class IncidentStore:
     Attributes
     ----------
     path
-        The resolved path of the file.
+        The absolute path of the file (symbolic links kept as given).
     """
 
     def __init__(
@@ -205,7 +212,8 @@ class IncidentStore:
         seed: bool | None = None,
     ) -> None:
         explicit = path is not None and str(path) != ""
-        self.path = settings.resolve_store_path(path)
+        # absolute: a later chdir (a test, a host app) must not move the store or its lock
+        self.path = settings.resolve_store_path(path).absolute()
         self._lock_path = self.path.with_name(self.path.name + ".lock")
         create = (not explicit) if create is None else create
         seed = (not explicit) if seed is None else seed
@@ -242,14 +250,15 @@ class IncidentStore:
         with thread_lock:
             try:
                 # poll every 5 ms (filelock's default, 50 ms, idles four writers in turn)
-                with file_lock.acquire(poll_interval=0.005):
-                    yield
-            except Timeout:
+                held = file_lock.acquire(poll_interval=0.005)
+            except Timeout:  # only the wait for the lock: a Timeout from the body is not ours
                 raise StoreError(
-                    f"incident store {self.path} is busy: another upload held the lock for "
-                    f"{LOCK_TIMEOUT_S:g} s; try again, or remove {self._lock_path} if no "
-                    "upload is running"
+                    f"incident store {self.path} is busy: another process held its lock "
+                    f"{self._lock_path} for {LOCK_TIMEOUT_S:g} s; try again once its upload "
+                    "has finished (the lock is released when that process ends)"
                 ) from None
+            with held:
+                yield
 
     @contextmanager
     def _transaction(

@@ -343,3 +343,81 @@ def test_large_batches_round_trip_through_the_staging_path(tmp_path):
         store.add(gdf)  # same ids: nothing stored
     assert store.count() == n + 1
     assert store.undo(batch) == n and store.read()["id"].tolist() == ["FIRST"]
+
+
+def test_first_use_seeds_without_waiting_on_its_own_lock(tmp_path, monkeypatch):
+    # the report: first `geo density` on a fresh store in /tmp, border layer missing, waited
+    # 120 s on the store lock. Seeding takes the lock again (the seed's transaction inside
+    # the creation): both must be the same re-entrant lock, so this takes well under 5 s.
+    import layers
+    from geo import store as store_module
+    from geo.errors import LayerError
+
+    def missing_border():
+        raise LayerError("layer 'border': file is missing")
+
+    monkeypatch.setattr(layers, "load_border_line", missing_border)
+    monkeypatch.setattr(store_module, "LOCK_TIMEOUT_S", 5.0)
+    monkeypatch.setenv(settings.STORE_ENV_VAR, str(tmp_path / "fresh" / "incidents.gpkg"))
+    start = time.perf_counter()
+    stored = load_incidents()
+    assert time.perf_counter() - start < 5.0
+    assert sorted(stored["id"]) == sorted(gpd.read_file(SAMPLE)["id"])
+    assert IncidentStore().audit()["action"].tolist() == ["seed"]
+
+
+def test_every_spelling_of_a_store_path_shares_one_lock(tmp_path, monkeypatch):
+    from geo.store import _locks
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    monkeypatch.chdir(tmp_path / "real")
+    relative = IncidentStore("s.gpkg", create=True)
+    spellings = [relative, IncidentStore(tmp_path / "real" / "s.gpkg")]
+    spellings.append(IncidentStore(tmp_path / "link" / "s.gpkg"))
+    pairs = [_locks(s.path, s._lock_path) for s in spellings]
+    assert all(pair[0] is pairs[0][0] and pair[1] is pairs[0][1] for pair in pairs)
+    # the lock file is absolute: a later chdir does not move it
+    assert Path(pairs[0][1].lock_file) == tmp_path / "real" / "s.gpkg.lock"
+    monkeypatch.chdir(tmp_path)
+    relative.add(incidents(["A"]))
+    assert IncidentStore(tmp_path / "link" / "s.gpkg").count() == 1
+
+
+def test_a_timeout_inside_a_write_is_not_reported_as_a_busy_store(tmp_path):
+    from filelock import Timeout
+
+    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    with pytest.raises(Timeout), store._write_lock():
+        raise Timeout("some other lock")
+    store.add(incidents(["A"]))  # the store's lock was released
+    assert store.count() == 1
+
+
+def test_a_lock_held_by_another_process_is_reported_as_busy(tmp_path, monkeypatch):
+    from geo import store as store_module
+
+    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from filelock import FileLock; "
+            "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); "
+            "time.sleep(30)",
+            str(store._lock_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr(store_module, "_LOCKS", {})
+        monkeypatch.setattr(store_module, "LOCK_TIMEOUT_S", 0.3)
+        with pytest.raises(StoreError, match=r"busy: another process held its lock .* 0\.3 s"):
+            store.add(incidents(["A"]))
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    assert store.count() == 0
