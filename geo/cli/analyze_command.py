@@ -15,7 +15,12 @@ import logging
 import sys
 import textwrap
 
-from geo.cli.options import add_analysis_options, add_ranking_options, positive_int
+from geo.cli.options import (
+    add_analysis_options,
+    add_ranking_options,
+    load_selected_incidents,
+    positive_int,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +58,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``python -m geo analyze``; return the exit code."""
     from geo.analysis import AnalysisParameters, run_analysis
-    from geo.store import load_incidents
 
     params = AnalysisParameters.from_args(args)
-    incidents = load_incidents(args.store, since=args.since, until=args.until, types=args.types)
+    incidents = load_selected_incidents(args)
     result = run_analysis(incidents, params)
     if args.format == "json":
         json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)

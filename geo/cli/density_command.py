@@ -12,7 +12,12 @@ import argparse
 import logging
 from pathlib import Path
 
-from geo.cli.options import add_density_options, add_filter_options
+from geo.cli.options import (
+    add_density_options,
+    add_filter_options,
+    load_selected_incidents,
+    output_file,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -37,15 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compute the surface from the store and write it; return the exit code."""
     from geo.density import compute_density, describe_surface
-    from geo.errors import ConfigurationError
-    from geo.store import load_incidents
 
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise ConfigurationError(
-            f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist; create it first"
-        )
-    incidents = load_incidents(args.store, since=args.since, until=args.until, types=args.types)
+    out = output_file(args.out)
+    incidents = load_selected_incidents(args)
     surface = compute_density(
         incidents,
         cell_m=args.cell_m,

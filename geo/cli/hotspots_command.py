@@ -13,7 +13,13 @@ import logging
 from pathlib import Path
 
 from geo import settings
-from geo.cli.options import add_filter_options, positive_float, positive_int
+from geo.cli.options import (
+    add_filter_options,
+    load_selected_incidents,
+    output_file,
+    positive_float,
+    positive_int,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,16 +68,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute the hot spots from the store and write them; return the exit code."""
-    from geo.errors import ConfigurationError
     from geo.hotspots import compute_hotspots
-    from geo.store import load_incidents
 
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise ConfigurationError(
-            f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist; create it first"
-        )
-    incidents = load_incidents(args.store, since=args.since, until=args.until, types=args.types)
+    out = output_file(args.out)
+    incidents = load_selected_incidents(args)
     result = compute_hotspots(
         incidents,
         cell_km=args.cell_km,

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from geo import settings
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 
 def parse_date(text: str) -> dt.date:
@@ -204,3 +209,28 @@ def add_ranking_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="seed of the draws, for a reproducible result (default: %(default)s)",
     )
+
+
+def output_file(path: str | Path) -> Path:
+    """Return ``--out`` as a path whose folder exists, or raise a one-line error.
+
+    Parameters
+    ----------
+    path
+        The file the command will write.
+    """
+    from geo.errors import ConfigurationError
+
+    out = Path(path)
+    if not out.parent.is_dir():
+        raise ConfigurationError(
+            f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist; create it first"
+        )
+    return out
+
+
+def load_selected_incidents(args: argparse.Namespace) -> gpd.GeoDataFrame:
+    """Return the stored incidents that the store and filter options select."""
+    from geo.store import load_incidents
+
+    return load_incidents(args.store, since=args.since, until=args.until, types=args.types)
