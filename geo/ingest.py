@@ -285,13 +285,13 @@ def validate_file(
             )
         stored = existing.read()
     try:
-        with gc_paused():
+        with gc_paused():  # only while parsing: validation's pandas garbage has cycles
             raw = read_incident_file(
                 data, filename=filename, max_features=max_features, max_depth=max_depth
             )
-            accepted, problems, rejected = validate_features(
-                raw, filename=filename, sha256=sha, border=border, existing=stored, options=options
-            )
+        accepted, problems, rejected = validate_features(
+            raw, filename=filename, sha256=sha, border=border, existing=stored, options=options
+        )
     except ValidationError as exc:
         return IngestReport(
             filename,
