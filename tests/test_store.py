@@ -421,3 +421,22 @@ def test_a_lock_held_by_another_process_is_reported_as_busy(tmp_path, monkeypatc
         holder.wait()
         holder.stdout.close()
     assert store.count() == 0
+
+
+def test_a_frame_that_does_not_fit_the_schema_is_refused_row_by_row(tmp_path):
+    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    gdf = incidents(["A", "B", "C", "D"])
+    gdf.loc[1, "geometry"] = shapely.box(36.3, 34.3, 36.4, 34.4)
+    gdf.loc[2, "type"] = None
+    gdf.loc[3, "id"] = None
+    gdf.loc[3, "geometry"] = None
+    with pytest.raises(ValidationError, match="does not fit the incident schema") as caught:
+        store.add(gdf)
+    assert [(p.index, p.feature_id, p.field, p.reason) for p in caught.value.problems] == [
+        (1, "B", "geometry", "not a Point"),
+        (2, "C", "type", "type is missing"),
+        (3, None, "geometry", "not a Point"),
+        (3, None, "id", "id is missing"),
+    ]
+    assert caught.value.problems[0].value.startswith("POLYGON")
+    assert store.count() == 0
