@@ -23,6 +23,7 @@ lines) gets weight 0 and a note naming it, rather than a silent zero.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import logging
@@ -422,8 +423,194 @@ def _hotspots(incidents: gpd.GeoDataFrame, params: AnalysisParameters, line, wei
     return result, None
 
 
-def run_analysis(
+#: Options each stage depends on (the app keys its caches on them; ``store`` is none's).
+SURFACE_OPTIONS: tuple[str, ...] = (
+    "since",
+    "until",
+    "types",
+    "bandwidth_m",
+    "cell_m",
+    "kernel",
+    "half_life_days",
+)
+ZONE_OPTIONS: tuple[str, ...] = ("sector_km", "corridor_km", "terrain")
+CRITERIA_OPTIONS: tuple[str, ...] = (
+    *SURFACE_OPTIONS,
+    *ZONE_OPTIONS,
+    "trend_recent_days",
+    "trend_baseline_days",
+)
+RANKING_OPTIONS: tuple[str, ...] = (
+    "weights",
+    "normalisation",
+    "top_k",
+    "draws",
+    "concentration",
+    "seed",
+)
+
+#: How many times each stage has computed in this process (read by the app's cache test).
+STAGE_RUNS: collections.Counter[str] = collections.Counter()
+
+
+@dataclass
+class IncidentSurface:
+    """Stage A: the selected incidents, their weights, the density surface and the hot spots.
+
+    Depends on the incidents and :data:`SURFACE_OPTIONS` only.
+
+    Attributes
+    ----------
+    incidents
+        The incidents that pass the filters.
+    incident_weights
+        Each selected incident's weight (type weight, recency decay).
+    density, density_message, hotspots, hotspots_message
+        As in :class:`AnalysisResult`.
+    options
+        The values of :data:`SURFACE_OPTIONS` it was computed with.
+    """
+
+    incidents: gpd.GeoDataFrame
+    incident_weights: np.ndarray
+    density: Any
+    density_message: str | None
+    hotspots: Any
+    hotspots_message: str | None
+    options: dict[str, Any]
+
+
+@dataclass
+class SectorZones:
+    """Stage B: the sector zones and the criteria that come from reference layers only.
+
+    Depends on :data:`ZONE_OPTIONS` and the layers (line, towns, crossings,
+    candidate lines, countries, terrain).
+
+    Attributes
+    ----------
+    zones
+        :func:`geo.sectors.make_sectors` (``all``, ``LB``, ``SY`` rows).
+    structural
+        Per sector (index ``sector_id``): crossings, exposure, line
+        uncertainty, terrain and zone areas.
+    length_m
+        Length of the border line (metres).
+    towns_empty
+        Whether the towns layer is missing or empty.
+    options
+        The values of :data:`ZONE_OPTIONS` it was computed with (``terrain``
+        the file actually used, or ``None``).
+    """
+
+    zones: gpd.GeoDataFrame
+    structural: pd.DataFrame
+    length_m: float
+    towns_empty: bool
+    options: dict[str, Any]
+
+    @property
+    def whole(self) -> gpd.GeoDataFrame:
+        """The whole zone of each sector (``side == "all"``)."""
+        return self.zones.loc[self.zones["side"] == "all"].reset_index(drop=True)
+
+
+@dataclass
+class SectorCriteria:
+    """Stage C: every raw criterion per sector, from stages A and B and the trend windows.
+
+    Attributes
+    ----------
+    raw
+        One row per sector (index ``sector_id``), the columns of
+        :data:`CRITERIA_COLUMNS` and a few more.
+    incidents
+        The selected incidents with ``chainage_km``, ``offset_m``, ``sector_id``.
+    in_corridor
+        Number of selected incidents counted in some sector.
+    surface, zones
+        The stages it was measured from.
+    parameters
+        The parameters it was measured with (its :data:`CRITERIA_OPTIONS` hold).
+    """
+
+    raw: pd.DataFrame
+    incidents: gpd.GeoDataFrame
+    in_corridor: int
+    surface: IncidentSurface
+    zones: SectorZones
+    parameters: AnalysisParameters
+
+
+def _options(params: AnalysisParameters, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(params, name) for name in names}
+
+
+def _border_line(line: Any) -> Any:
+    if line is None:
+        import layers
+
+        line = layers.load_border_line()
+    return line
+
+
+def _countries(countries: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    if countries is None:
+        try:
+            countries = _load_layer("countries")
+        except (ImportError, LayerError) as exc:
+            logger.warning("countries layer unavailable (%s); side from the line's direction", exc)
+            countries = None
+    return countries
+
+
+def measure_surface(
     incidents: gpd.GeoDataFrame,
+    params: AnalysisParameters | None = None,
+    *,
+    line: Any = None,
+    with_density: bool = True,
+    with_hotspots: bool = True,
+) -> IncidentSurface:
+    """Stage A: filter the incidents, weight them, compute the density and the Gi* hot spots.
+
+    Parameters
+    ----------
+    incidents
+        Incidents (EPSG:4326 points); filtered by ``params.since``, ``until``, ``types``.
+    params
+        The options; only :data:`SURFACE_OPTIONS` are read.
+    line
+        The border line (the density grid and hot-spot region follow it); default bundled.
+    with_density, with_hotspots
+        Whether to compute the density surface and the hot spots.
+    """
+    params = params or AnalysisParameters()
+    STAGE_RUNS["measure_surface"] += 1
+    line = _border_line(line)
+    selected = filter_incidents(
+        incidents, since=params.since, until=params.until, types=params.types
+    )
+    reference = pd.Timestamp(params.until) if params.until else None
+    weights = _incident_weights(selected, params, reference)
+    density, density_message = (None, "density not requested")
+    if with_density:
+        density, density_message = _density(selected, params, line, weights)
+    hotspots, hotspots_message = (None, "hot spots not requested")
+    if with_hotspots:
+        hotspots, hotspots_message = _hotspots(selected, params, line, weights)
+    return IncidentSurface(
+        incidents=selected,
+        incident_weights=weights,
+        density=density,
+        density_message=density_message,
+        hotspots=hotspots,
+        hotspots_message=hotspots_message,
+        options=_options(params, SURFACE_OPTIONS),
+    )
+
+
+def measure_zones(
     params: AnalysisParameters | None = None,
     *,
     line: Any = None,
@@ -432,59 +619,99 @@ def run_analysis(
     candidates: gpd.GeoDataFrame | None = None,
     countries: gpd.GeoDataFrame | None = None,
     terrain: str | os.PathLike[str] | bool | None = None,
-    with_density: bool = True,
-    with_hotspots: bool = True,
-) -> AnalysisResult:
-    """Rank the border sectors for demarcation, explain and stress-test the ranking.
+) -> SectorZones:
+    """Stage B: cut the sectors and measure what the reference layers say about each.
 
     Parameters
     ----------
-    incidents
-        Incidents (EPSG:4326 points with the schema's columns); filtered
-        here by ``params.since``, ``until`` and ``types``.
     params
-        The options; defaults from :mod:`geo.settings`.
-    line
-        The border line (EPSG:4326, ordered from the coast); default
-        ``layers.load_border_line()``.
-    towns, crossings, candidates, countries
-        Reference layers; default the bundled ``towns``, ``crossings``,
-        ``border_candidates`` and ``countries``. Pass an empty GeoDataFrame
-        for none.
-    terrain
-        Elevation GeoTIFF; default ``params.terrain``, else the bundled DEM;
-        ``False`` for no terrain criterion.
-    with_density, with_hotspots
-        Whether to compute the density surface and the Gi* hot spots.
+        The options; only :data:`ZONE_OPTIONS` are read.
+    line, towns, crossings, candidates, countries, terrain
+        As in :func:`run_analysis`.
     """
     params = params or AnalysisParameters()
-    if line is None:
-        import layers
-
-        line = layers.load_border_line()
+    STAGE_RUNS["measure_zones"] += 1
+    line = _border_line(line)
     towns = _load_layer("towns") if towns is None else towns
     crossings = _load_layer("crossings") if crossings is None else crossings
     candidates = _load_layer("border_candidates") if candidates is None else candidates
-    if countries is None:
-        try:
-            countries = _load_layer("countries")
-        except (ImportError, LayerError) as exc:
-            logger.warning("countries layer unavailable (%s); side from the line's direction", exc)
-            countries = None
+    countries = _countries(countries)
     terrain_path = params.terrain or terrain
     if terrain_path is None or terrain_path is True:
         terrain_path = _default_terrain()
     elif terrain_path is False:
         terrain_path = None
-    notes: list[str] = []
-
-    selected = filter_incidents(
-        incidents, since=params.since, until=params.until, types=params.types
-    )
     ref = border_reference(line, countries=countries)
     zones = make_sectors(
         line, sector_km=params.sector_km, corridor_km=params.corridor_km, countries=countries
     )
+    whole = zones.loc[zones["side"] == "all"].reset_index(drop=True)
+    structural = crossing_criteria(ref, whole, crossings, sector_km=params.sector_km)
+    structural = structural.join(exposure_criteria(ref, whole, towns, sector_km=params.sector_km))
+    structural = structural.join(line_uncertainty(ref, candidates, sector_km=params.sector_km))
+    structural = structural.join(terrain_criteria(whole, terrain_path))
+    structural["area_km2"] = zone_areas(zones)
+    for side in ("LB", "SY"):
+        part = zones.loc[zones["side"] == side]
+        structural[f"area_{side.lower()}_km2"] = pd.Series(
+            part["area_km2"].to_numpy(), index=part["sector_id"].to_numpy()
+        )
+    options = _options(params, ZONE_OPTIONS)
+    options["terrain"] = None if terrain_path is None else str(terrain_path)
+    return SectorZones(
+        zones=zones,
+        structural=structural,
+        length_m=float(ref.length_m),
+        towns_empty=towns is None or towns.empty,
+        options=options,
+    )
+
+
+def _check_stage(params: AnalysisParameters, given: dict[str, Any], stage: str) -> None:
+    """Refuse to combine a stage computed with other options than ``params``."""
+    for name, value in given.items():
+        wanted = getattr(params, name)
+        if name == "terrain" and wanted is None:
+            continue  # the stage resolved the default DEM
+        if wanted != value:
+            raise ConfigurationError(
+                f"the {stage} was computed with {name}={value!r} but the parameters say "
+                f"{name}={wanted!r}; fix: recompute the {stage} with these parameters"
+            )
+
+
+def measure_sectors(
+    surface: IncidentSurface,
+    zones: SectorZones,
+    params: AnalysisParameters | None = None,
+    *,
+    line: Any = None,
+    countries: gpd.GeoDataFrame | None = None,
+) -> SectorCriteria:
+    """Stage C: locate the incidents along the line and measure every criterion per sector.
+
+    Parameters
+    ----------
+    surface, zones
+        Stages A (:func:`measure_surface`) and B (:func:`measure_zones`), computed
+        with the same ``params``.
+    params
+        The options; :data:`CRITERIA_OPTIONS` are read.
+    line, countries
+        The layers stage B used (default bundled).
+
+    Raises
+    ------
+    ConfigurationError
+        When a stage was computed with other options than ``params``.
+    """
+    params = params or AnalysisParameters()
+    _check_stage(params, surface.options, "incident surface (stage A)")
+    _check_stage(params, zones.options, "sector zones (stage B)")
+    STAGE_RUNS["measure_sectors"] += 1
+    line = _border_line(line)
+    countries = _countries(countries)
+    selected = surface.incidents
     located = locate_incidents(
         selected,
         line,
@@ -499,14 +726,11 @@ def run_analysis(
     )
     sector = located["sector_id"].fillna(0).to_numpy(dtype=np.int64)
     reference = pd.Timestamp(params.until) if params.until else None
-    weights_per_incident = _incident_weights(selected, params, reference)
-
-    whole = zones.loc[zones["side"] == "all"].reset_index(drop=True)
-    areas = zone_areas(zones)
+    areas = zones.structural["area_km2"]
     raw = incident_criteria(
         selected,
         sector,
-        weights_per_incident,
+        surface.incident_weights,
         areas,
         sector_km=params.sector_km,
         reference_date=reference,
@@ -517,38 +741,59 @@ def run_analysis(
     for side, on_side in (("lb", offset < 0), ("sy", offset >= 0)):
         keep = (sector > 0) & on_side
         raw[f"incidents_{side}"] = np.bincount(sector[keep] - 1, minlength=len(raw))[: len(raw)]
-    density, density_message = (None, "density not requested")
-    if with_density:
-        density, density_message = _density(selected, params, line, weights_per_incident)
-    hotspots, hotspots_message = (None, "hot spots not requested")
-    if with_hotspots:
-        hotspots, hotspots_message = _hotspots(selected, params, line, weights_per_incident)
+    hotspots = surface.hotspots
     raw["hotspot_share"] = (
-        hotspot_share(whole, hotspots.cells).to_numpy() if hotspots is not None else np.nan
+        hotspot_share(zones.whole, hotspots.cells).to_numpy() if hotspots is not None else np.nan
     )
-    raw = raw.join(crossing_criteria(ref, whole, crossings, sector_km=params.sector_km))
-    raw = raw.join(exposure_criteria(ref, whole, towns, sector_km=params.sector_km))
-    raw = raw.join(line_uncertainty(ref, candidates, sector_km=params.sector_km))
-    raw = raw.join(terrain_criteria(whole, terrain_path))
-    raw["area_km2"] = areas
-    for side in ("LB", "SY"):
-        part = zones.loc[zones["side"] == side]
-        raw[f"area_{side.lower()}_km2"] = pd.Series(
-            part["area_km2"].to_numpy(), index=part["sector_id"].to_numpy()
-        )
+    raw = raw.join(zones.structural)
     raw["unofficial_crossings"] = raw["unofficial_crossings"].astype("Int64")
+    return SectorCriteria(
+        raw=raw,
+        incidents=selected,
+        in_corridor=int((sector > 0).sum()),
+        surface=surface,
+        zones=zones,
+        parameters=params,
+    )
+
+
+def rank_sectors(
+    criteria: SectorCriteria, params: AnalysisParameters | None = None
+) -> AnalysisResult:
+    """Stage D: score, rank, explain and stress-test the sectors; apply the evidence guard.
+
+    Parameters
+    ----------
+    criteria
+        Stage C (:func:`measure_sectors`).
+    params
+        The options; :data:`RANKING_OPTIONS` are read, the others must equal
+        those ``criteria`` was measured with. Default ``criteria.parameters``.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``params`` differ from ``criteria.parameters`` outside :data:`RANKING_OPTIONS`.
+    """
+    params = params or criteria.parameters
+    _check_stage(params, _options(criteria.parameters, CRITERIA_OPTIONS), "criteria (stage C)")
+    STAGE_RUNS["rank_sectors"] += 1
+    surface, zones, raw = criteria.surface, criteria.zones, criteria.raw
+    hotspots, hotspots_message = surface.hotspots, surface.hotspots_message
+    whole = zones.whole
+    notes: list[str] = []
 
     # Which criteria can enter the score.
     requested = params.effective_weights
     used = dict(requested)
-    n_corridor = int((sector > 0).sum())
+    n_corridor = criteria.in_corridor
     evidence_ok = n_corridor >= settings.MIN_INCIDENTS_FOR_RANKING
     unmeasured = {
         "hotspot_share": hotspots is None,
         "crossings": raw["crossing_distance_km"].isna().all(),
         "line_uncertainty": raw["line_uncertainty_mean_m"].isna().all(),
         "terrain": raw["relief_m"].isna().all(),
-        "exposure": towns is None or towns.empty,
+        "exposure": zones.towns_empty,
     }
     for name, missing in unmeasured.items():
         if missing and used[name] > 0:
@@ -629,7 +874,7 @@ def run_analysis(
                     "oat_rank_max"):  # fmt: skip
             table[col] = np.nan
         table["unstable"] = pd.NA
-    bounds = sector_bounds_m(ref.length_m, params.sector_km) / 1_000.0
+    bounds = sector_bounds_m(zones.length_m, params.sector_km) / 1_000.0
     table["chainage_start_km"] = bounds[:-1]
     table["chainage_end_km"] = bounds[1:]
     table = table.reset_index()
@@ -647,12 +892,12 @@ def run_analysis(
     )
     return AnalysisResult(
         sectors=sectors,
-        zones=zones,
-        incidents=selected,
+        zones=zones.zones,
+        incidents=criteria.incidents,
         weights=used,
         requested_weights=requested,
-        density=density,
-        density_message=density_message,
+        density=surface.density,
+        density_message=surface.density_message,
         hotspots=hotspots,
         hotspots_message=hotspots_message,
         sensitivity=sens,
@@ -661,6 +906,65 @@ def run_analysis(
         notes=notes,
         parameters=params,
     )
+
+
+def run_analysis(
+    incidents: gpd.GeoDataFrame,
+    params: AnalysisParameters | None = None,
+    *,
+    line: Any = None,
+    towns: gpd.GeoDataFrame | None = None,
+    crossings: gpd.GeoDataFrame | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
+    countries: gpd.GeoDataFrame | None = None,
+    terrain: str | os.PathLike[str] | bool | None = None,
+    with_density: bool = True,
+    with_hotspots: bool = True,
+) -> AnalysisResult:
+    """Rank the border sectors for demarcation, explain and stress-test the ranking.
+
+    The four stages in one call: :func:`measure_surface` (A),
+    :func:`measure_zones` (B), :func:`measure_sectors` (C) and
+    :func:`rank_sectors` (D). Callers that change one option at a time (the
+    app) call and cache the stages themselves.
+
+    Parameters
+    ----------
+    incidents
+        Incidents (EPSG:4326 points with the schema's columns); filtered
+        here by ``params.since``, ``until`` and ``types``.
+    params
+        The options; defaults from :mod:`geo.settings`.
+    line
+        The border line (EPSG:4326, ordered from the coast); default
+        ``layers.load_border_line()``.
+    towns, crossings, candidates, countries
+        Reference layers; default the bundled ``towns``, ``crossings``,
+        ``border_candidates`` and ``countries``. Pass an empty GeoDataFrame
+        for none.
+    terrain
+        Elevation GeoTIFF; default ``params.terrain``, else the bundled DEM;
+        ``False`` for no terrain criterion.
+    with_density, with_hotspots
+        Whether to compute the density surface and the Gi* hot spots.
+    """
+    params = params or AnalysisParameters()
+    line = _border_line(line)
+    countries = _countries(countries)
+    surface = measure_surface(
+        incidents, params, line=line, with_density=with_density, with_hotspots=with_hotspots
+    )
+    zones = measure_zones(
+        params,
+        line=line,
+        towns=towns,
+        crossings=crossings,
+        candidates=candidates,
+        countries=countries,
+        terrain=terrain,
+    )
+    criteria = measure_sectors(surface, zones, params, line=line, countries=countries)
+    return rank_sectors(criteria, params)
 
 
 def sector_table(result: AnalysisResult, *, limit: int | None = None) -> pd.DataFrame:

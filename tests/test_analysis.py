@@ -13,10 +13,18 @@ import pandas as pd
 import pytest
 from conftest import SYNTHETIC_ORIGIN, metric_to_geographic
 from numpy.testing import assert_allclose
+from pandas.testing import assert_frame_equal
 from shapely.geometry import LineString, Point
 
 from geo import settings
-from geo.analysis import AnalysisParameters, run_analysis
+from geo.analysis import (
+    AnalysisParameters,
+    measure_sectors,
+    measure_surface,
+    measure_zones,
+    rank_sectors,
+    run_analysis,
+)
 from geo.criteria import CRITERIA
 from geo.errors import ConfigurationError, LayerError
 
@@ -200,6 +208,43 @@ def test_filters_apply_before_the_analysis(layers_kw):
     )
     assert len(result.incidents) == 20
     assert {"chainage_km", "offset_m", "sector_id"} <= set(result.incidents.columns)
+
+
+def _same_result(staged, whole):
+    assert_frame_equal(
+        pd.DataFrame(staged.sectors.drop(columns="geometry")),
+        pd.DataFrame(whole.sectors.drop(columns="geometry")),
+    )
+    assert staged.sectors.geometry.geom_equals_exact(whole.sectors.geometry, 0).all()
+    assert json.dumps(staged.to_json_dict()) == json.dumps(whole.to_json_dict())
+
+
+def test_the_staged_path_gives_exactly_what_run_analysis_gives(layers_kw):
+    dates = [f"2025-{1 + i % 12:02d}-01" for i in range(40)]
+    incidents = _incidents(_cluster(), dates=dates)
+    kw = {k: v for k, v in layers_kw.items() if k not in ("line", "countries")}
+    base = AnalysisParameters(types=("seizure",), half_life_days=120.0, draws=300, seed=7)
+    line, countries = layers_kw["line"], layers_kw["countries"]
+    surface = measure_surface(incidents, base, line=line)
+    zones = measure_zones(base, line=line, countries=countries, **kw)
+    criteria = measure_sectors(surface, zones, base, line=line, countries=countries)
+    # stages A-C computed once, ranked under three weightings and normalisations
+    for ranking in [
+        {},
+        {"weights": ZERO | {"line_uncertainty": 1.0, "exposure": 0.5}},
+        {"weights": ZERO | {"crossings": 1.0}, "normalisation": "rank", "top_k": 2},
+    ]:
+        params = AnalysisParameters(**(vars(base) | ranking))
+        staged = rank_sectors(criteria, params)
+        _same_result(staged, run_analysis(incidents, params, **layers_kw))
+    assert (
+        staged.sectors["sector_id"].iloc[0] != rank_sectors(criteria).sectors["sector_id"].iloc[0]
+    )
+    # stage D refuses parameters that stages A-C were not computed with
+    with pytest.raises(ConfigurationError, match=r"types=\('seizure',\).*types=\('clash',\)"):
+        rank_sectors(criteria, AnalysisParameters(**(vars(base) | {"types": ("clash",)})))
+    with pytest.raises(ConfigurationError, match=r"sector_km=5.0.*sector_km=2.0.*recompute"):
+        measure_sectors(surface, zones, AnalysisParameters(**(vars(base) | {"sector_km": 2.0})))
 
 
 def test_parameters_validate_and_round_trip():
