@@ -94,16 +94,79 @@ def content_key(path: str, token: tuple[Any, ...]) -> str:
     return hashlib.sha256(hashed.tobytes()).hexdigest()
 
 
-@st.cache_data(show_spinner="Ranking the border sectors…", max_entries=16)
-def analyse(path: str, key: str, params: dict[str, Any], _token: tuple[Any, ...]) -> Any:
-    """Return :func:`geo.analysis.run_analysis` on the stored incidents (cached by content)."""
-    from geo.analysis import AnalysisParameters, run_analysis
+def split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the options of stage A (incident surface) and of stage B (sector zones).
 
+    The sidebar's other options (the weights) matter only to stage D (the ranking).
+    """
+    from geo.analysis import SURFACE_OPTIONS, ZONE_OPTIONS
+
+    surface = {k: v for k, v in params.items() if k in SURFACE_OPTIONS}
+    zone = {k: v for k, v in params.items() if k in ZONE_OPTIONS}
+    return surface, zone
+
+
+def _reference_layers() -> dict[str, gpd.GeoDataFrame]:
+    """Return the layers the analysis reads (an empty frame for a layer not bundled)."""
     found, _ = load_layers()
     empty = gpd.GeoDataFrame(geometry=[], crs=4326)
-    extra = {k: found.get(k, empty) for k in ("towns", "crossings", "countries")}
-    extra["candidates"] = found.get("border_candidates", empty)
-    return run_analysis(read_store(path, _token), AnalysisParameters(**params), **extra)
+    out = {k: found.get(k, empty) for k in ("towns", "crossings", "countries")}
+    out["candidates"] = found.get("border_candidates", empty)
+    return out
+
+
+@st.cache_data(show_spinner="Mapping incident density and hot spots…", max_entries=16)
+def surface_stage(path: str, key: str, surface: dict[str, Any], _token: tuple[Any, ...]) -> Any:
+    """Return stage A, :func:`geo.analysis.measure_surface` (density and hot spots).
+
+    Keyed by the store's content and the filters and density options only.
+    """
+    from geo.analysis import AnalysisParameters, measure_surface
+
+    return measure_surface(read_store(path, _token), AnalysisParameters(**surface))
+
+
+@st.cache_data(show_spinner="Cutting the border into sectors…", max_entries=8)
+def zone_stage(zone: dict[str, Any]) -> Any:
+    """Return stage B, :func:`geo.analysis.measure_zones` (zones, reference-layer criteria).
+
+    Keyed by sector length and corridor width only (the layers are the bundled ones).
+    """
+    from geo.analysis import AnalysisParameters, measure_zones
+
+    return measure_zones(AnalysisParameters(**zone), **_reference_layers())
+
+
+@st.cache_data(show_spinner="Measuring the sectors…", max_entries=16)
+def criteria_stage(
+    path: str, key: str, surface: dict[str, Any], zone: dict[str, Any], _token: tuple[Any, ...]
+) -> Any:
+    """Return stage C, :func:`geo.analysis.measure_sectors` (every criterion per sector).
+
+    Keyed by what stages A and B depend on (the trend windows are the defaults).
+    """
+    from geo.analysis import AnalysisParameters, measure_sectors
+
+    return measure_sectors(
+        surface_stage(path, key, surface, _token),
+        zone_stage(zone),
+        AnalysisParameters(**surface, **zone),
+        countries=_reference_layers()["countries"],
+    )
+
+
+@st.cache_data(show_spinner="Ranking the border sectors…", max_entries=16)
+def analyse(path: str, key: str, params: dict[str, Any], _token: tuple[Any, ...]) -> Any:
+    """Return stage D, :func:`geo.analysis.rank_sectors`, on the cached stage C.
+
+    The same result as :func:`geo.analysis.run_analysis` on the stored incidents (cached
+    by content and every option), but a weight change reruns only the ranking.
+    """
+    from geo.analysis import AnalysisParameters, rank_sectors
+
+    surface, zone = split_params(params)
+    criteria = criteria_stage(path, key, surface, zone, _token)
+    return rank_sectors(criteria, AnalysisParameters(**params))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -118,11 +181,14 @@ def ranked_sectors(
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def density_overlay(
-    path: str, key: str, params: dict[str, Any], _token: tuple[Any, ...]
+    path: str, key: str, surface: dict[str, Any], _token: tuple[Any, ...]
 ) -> tuple[str, list[list[float]], float] | None:
-    """Return the density surface as a map image (``mapview.builder.density_image``)."""
-    result = analyse(path, key, params, _token)
-    return density_image(result.density) if result.density is not None else None
+    """Return the density surface as a map image (``mapview.builder.density_image``).
+
+    Keyed by stage A's options only: a weight or sector change reuses the image.
+    """
+    density = surface_stage(path, key, surface, _token).density
+    return density_image(density) if density is not None else None
 
 
 @st.cache_data(show_spinner="Validating the file…", max_entries=4)
@@ -441,7 +507,7 @@ def main() -> None:
             key = content_key(path, token)
             result = analyse(path, key, params, token)
             sectors = ranked_sectors(path, key, params, token)
-            overlay = density_overlay(path, key, params, token)
+            overlay = density_overlay(path, key, split_params(params)[0], token)
         except BorderMonitorError as exc:
             st.error(escape_markdown(exc))
             result = sectors = overlay = None

@@ -124,6 +124,20 @@ def bench_reruns(rows: list[tuple[str, str]]) -> None:
         t = time.perf_counter()
         types.set_value(list(settings.INCIDENT_TYPES)).run()
         rows.append(("rerun back to a cached filter (s)", f"{time.perf_counter() - t:.2f}"))
+        for value in (0.9, 0.3):  # two weights never used before: no cache hit
+            t = time.perf_counter()
+            at.slider(key="w_exposure").set_value(value).run()
+            rows.append(
+                (f"rerun after a weight change (exposure {value}) (s)",
+                 f"{time.perf_counter() - t:.2f}")
+            )  # fmt: skip
+        t = time.perf_counter()
+        at.slider(key="w_line_uncertainty").set_value(0.5).run()
+        rows.append(("rerun after another weight change (s)", f"{time.perf_counter() - t:.2f}"))
+        t = time.perf_counter()
+        types.set_value(["seizure", "smuggling"]).run()
+        rows.append(("rerun after a type filter change, new weights (s)",
+                     f"{time.perf_counter() - t:.2f}"))  # fmt: skip
         assert not at.exception
 
 
@@ -182,9 +196,11 @@ def bench_browser(rows: list[tuple[str, str]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--browser", action="store_true", help="also time the page in Chromium")
+    parser.add_argument("--reruns-only", action="store_true", help="only the AppTest reruns")
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
-    bench_map(rows)
+    if not args.reruns_only:
+        bench_map(rows)
     bench_reruns(rows)
     if args.browser:
         bench_browser(rows)

@@ -117,6 +117,52 @@ def test_changing_a_weight_changes_the_ranking(app):
     assert before["sector"].tolist() != after["sector"].tolist()
 
 
+STAGES = ("measure_surface", "measure_zones", "measure_sectors", "rank_sectors")
+
+
+def _stage_runs(at: AppTest, change) -> dict[str, int]:
+    """Return how many times each analysis stage computed during ``change(at).run()``."""
+    from geo.analysis import STAGE_RUNS
+
+    before = dict(STAGE_RUNS)
+    change(at).run()
+    assert not at.exception
+    return {s: STAGE_RUNS[s] - before.get(s, 0) for s in STAGES}
+
+
+def test_each_change_reruns_only_the_stages_that_depend_on_it(app):
+    # values no other test uses, so that nothing is a cache hit by chance
+    weight = _stage_runs(app, lambda at: at.slider(key="w_terrain").set_value(0.65))
+    assert weight == {"measure_surface": 0, "measure_zones": 0, "measure_sectors": 0,
+                      "rank_sectors": 1}  # fmt: skip
+    types = next(m for m in app.multiselect if m.label == "Incident types")
+    kinds = _stage_runs(app, lambda at: types.set_value(["seizure", "smuggling"]))
+    assert kinds == {"measure_surface": 1, "measure_zones": 0, "measure_sectors": 1,
+                     "rank_sectors": 1}  # fmt: skip
+    sectors = _stage_runs(app, lambda at: at.slider(key="sector_km").set_value(7.5))
+    assert sectors == {"measure_surface": 0, "measure_zones": 1, "measure_sectors": 1,
+                       "rank_sectors": 1}  # fmt: skip
+    assert _stage_runs(app, lambda at: at) == dict.fromkeys(STAGES, 0)
+    # and what the app ranks is what run_analysis ranks with the same options
+    from geo.analysis import AnalysisParameters, run_analysis
+    from geo.store import IncidentStore
+
+    found = {k: layers.load_layer(k) for k in ("towns", "crossings", "countries")}
+    expected = run_analysis(
+        IncidentStore(settings.resolve_store_path()).read(),
+        AnalysisParameters(
+            types=("seizure", "smuggling"),
+            sector_km=7.5,
+            weights=settings.PRIORITY_WEIGHTS | {"terrain": 0.65},
+        ),
+        candidates=layers.load_layer("border_candidates"),
+        **found,
+    )
+    shown = _ranked(app)  # the table shows scores to 6 decimals
+    assert shown["sector"].tolist() == expected.sectors["sector_id"].astype(str).tolist()
+    assert shown["score"].tolist() == pytest.approx(expected.sectors["score"].tolist(), abs=1e-6)
+
+
 def test_valid_upload_shows_the_report_then_commits(app):
     site = _sites()[1]
     data = _collection([_feature(i, "smuggling", site) for i in range(3)])
