@@ -291,13 +291,33 @@ def read_geotiff(path: str | os.PathLike[str]) -> DensitySurface:
     )
 
 
+def _weighted_quartiles(values: np.ndarray, weights: np.ndarray, total: float) -> np.ndarray:
+    """Return the weighted first and third quartiles of ``values`` (weights all positive).
+
+    The quantile interpolates linearly in the cumulative weight of the sorted
+    values. With all weights equal the cumulative weight in sorted order is the
+    plain cumulative sum, so only the four order statistics that bracket the two
+    quartiles are needed: :func:`numpy.partition` finds them exactly (the same
+    numbers as a full sort) at a fraction of an argsort's cost. Otherwise one
+    argsort orders the values and their weights.
+    """
+    targets = np.array([0.25 * total, 0.75 * total])
+    if weights.min() == weights.max():
+        cum = np.cumsum(weights)
+        # cum[j - 1] <= target < cum[j]: the pair np.interp interpolates between
+        above = np.searchsorted(cum, targets, side="right")
+        ranks = np.unique(np.clip(np.concatenate([above - 1, above]), 0, values.size - 1))
+        ordered = np.partition(values, ranks)
+        return np.interp(targets, cum[ranks], ordered[ranks])
+    order = np.argsort(values)
+    return np.interp(targets, np.cumsum(weights[order]), values[order])
+
+
 def _weighted_spread(values: np.ndarray, weights: np.ndarray) -> float:
     total = weights.sum()
     mean = np.dot(weights, values) / total
     std = math.sqrt(max(float(np.dot(weights, (values - mean) ** 2) / total), 0.0))
-    order = np.argsort(values)
-    cum = np.cumsum(weights[order])
-    q1, q3 = np.interp([0.25 * total, 0.75 * total], cum, values[order])
+    q1, q3 = _weighted_quartiles(values, weights, total)
     iqr = (q3 - q1) / 1.349
     return min(std, iqr) if iqr > 0 else std
 
