@@ -14,8 +14,12 @@ with a further 10 km for its kernel's tail.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -246,8 +250,9 @@ def project_points(points) -> tuple[np.ndarray, np.ndarray]:
         )
     arr = np.asarray(geoms.values, dtype=object)
     type_ids = shapely.get_type_id(arr)
-    bad = np.flatnonzero((type_ids != 0) | shapely.is_empty(arr))
-    if bad.size:
+    xy = shapely.get_coordinates(arr) if not (type_ids != 0).any() else None
+    if xy is None or len(xy) != len(arr):  # a missing, empty or non-point geometry
+        bad = np.flatnonzero((type_ids != 0) | shapely.is_empty(arr))
         ids = points["id"].to_numpy() if "id" in getattr(points, "columns", ()) else None
         problems = [
             FeatureProblem(
@@ -261,10 +266,47 @@ def project_points(points) -> tuple[np.ndarray, np.ndarray]:
             for i in bad
         ]
         raise ValidationError(problems, summary="incidents without a point location")
-    xy = shapely.get_coordinates(arr)
     crs = CRS.from_user_input(geoms.crs)
     if crs.equals(settings.METRIC_CRS):
         return xy[:, 0].copy(), xy[:, 1].copy()
-    transformer = Transformer.from_crs(crs, settings.METRIC_CRS, always_xy=True)
-    x, y = transformer.transform(xy[:, 0], xy[:, 1])
-    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    x = np.ascontiguousarray(xy[:, 0])
+    y = np.ascontiguousarray(xy[:, 1])
+    del xy
+    blocks = _projection_blocks(x.size)
+    wkt = crs.to_wkt()
+
+    def project_block(block: slice) -> None:
+        # in place (no copies), one Transformer per thread: PROJ objects are not shared
+        _metric_transformer(wkt).transform(x[block], y[block], inplace=True)
+
+    if len(blocks) == 1:
+        project_block(blocks[0])
+        return x, y
+
+    with ThreadPoolExecutor(max_workers=len(blocks)) as pool:
+        list(pool.map(project_block, blocks))
+    return x, y
+
+
+#: Fewest points worth projecting in more than one thread.
+_THREADED_FROM_POINTS = 200_000
+
+
+def _projection_blocks(n: int) -> list[slice]:
+    workers = min(os.cpu_count() or 1, 4) if n >= _THREADED_FROM_POINTS else 1
+    edges = np.linspace(0, n, workers + 1).astype(int)
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges)]
+
+
+_thread_state = threading.local()
+
+
+def _metric_transformer(crs_wkt: str) -> Transformer:
+    cache = getattr(_thread_state, "transformers", None)
+    if cache is None:
+        cache = _thread_state.transformers = {}
+    if crs_wkt not in cache:
+        cache[crs_wkt] = Transformer.from_crs(
+            CRS.from_wkt(crs_wkt), settings.METRIC_CRS, always_xy=True
+        )
+    return cache[crs_wkt]
