@@ -100,10 +100,15 @@ def type_factors(
                 f"type weight of {name!r} is {value!r}; give zero or a positive number"
             )
         table[str(name)] = value
-    types = incidents["type"].astype("string").str.lower()
-    factors = types.map(table).astype(float).to_numpy()
+    # Map each distinct type once (a handful) and spread by the factorize codes,
+    # instead of lower-casing and looking up a million strings.
+    codes, distinct = pd.factorize(incidents["type"], use_na_sentinel=True)
+    distinct_types = pd.Series(distinct, dtype=object).astype("string").str.lower()
+    lookup = np.append(distinct_types.map(table).astype(float).to_numpy(), np.nan)
+    factors = lookup[codes]  # code -1 (a missing type) takes the final NaN
     bad = np.flatnonzero(np.isnan(factors))
     if bad.size:
+        types = incidents["type"].astype("string").str.lower()
         ids = _ids(incidents)
         raise ValidationError(
             [
@@ -128,7 +133,7 @@ def _nonnegative(incidents: pd.DataFrame, column: str, problems: list[FeaturePro
     values = pd.to_numeric(incidents[column], errors="coerce").astype(float).to_numpy()
     given = incidents[column].notna().to_numpy()
     bad = np.flatnonzero(given & ~(np.isfinite(values) & (values >= 0)))
-    ids = _ids(incidents)
+    ids = _ids(incidents) if bad.size else []  # a million ids only when one is named
     problems.extend(
         FeatureProblem(
             index=int(i),
@@ -156,6 +161,8 @@ def magnitude_factors(incidents: pd.DataFrame) -> np.ndarray:
     ValidationError
         If a quantity or a fatality count is negative or not a number.
     """
+    if "quantity" not in incidents.columns and "fatalities" not in incidents.columns:
+        return np.ones(len(incidents))  # 1 + c · log10(1 + 0), without the arithmetic
     problems: list[FeatureProblem] = []
     quantity = _nonnegative(incidents, "quantity", problems)
     fatalities = _nonnegative(incidents, "fatalities", problems)
