@@ -27,7 +27,8 @@ from geo.density import (
     read_geotiff,
 )
 from geo.errors import ConfigurationError, InsufficientDataError
-from geo.grid import Grid
+from geo.grid import Grid, project_points
+from geo.weights import incident_weights
 
 #: A 40 km × 40 km grid of 250 m cells (160 × 160) in the metric CRS, near Hermel.
 GRID = Grid(x0=500_000.0, y0=60_000.0, cell_m=250.0, width=160, height=160)
@@ -275,3 +276,97 @@ def test_cog_write_to_a_missing_folder_says_so(tmp_path, cloud):
         ConfigurationError, match=r"cannot write the density GeoTIFF.*does not exist"
     ):
         surface.to_geotiff(tmp_path / "no" / "such" / "d.tif")
+
+
+def _reference_spread(values, weights):
+    """Weighted min(std, IQR/1.349) by the textbook route: one full argsort."""
+    total = weights.sum()
+    mean = np.dot(weights, values) / total
+    std = math.sqrt(np.dot(weights, (values - mean) ** 2) / total)
+    order = np.argsort(values, kind="stable")
+    q1, q3 = np.interp([0.25 * total, 0.75 * total], np.cumsum(weights[order]), values[order])
+    iqr = (q3 - q1) / 1.349
+    return min(std, iqr) if iqr > 0 else std
+
+
+def _reference_bandwidth(x, y, w):
+    n_eff = w.sum() ** 2 / np.dot(w, w)
+    sigma = math.sqrt((_reference_spread(x, w) ** 2 + _reference_spread(y, w) ** 2) / 2)
+    h = sigma * n_eff ** (-1 / 6)
+    return min(max(h, settings.DENSITY_BANDWIDTH_MIN_M), settings.DENSITY_BANDWIDTH_MAX_M)
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(-50, 50), min_size=2, max_size=60),
+    st.sampled_from([1.0, 0.1, 1.5, 7.0]),
+)
+def test_equal_weight_bandwidth_shortcut_equals_the_full_sort(ints, weight):
+    # ties included (integers): the np.partition route must give the very same numbers
+    x = np.array(ints, dtype=float) * 1_000.0
+    y = x[::-1] * 0.5 + 30.0
+    w = np.full(x.size, weight)
+    if w.sum() ** 2 / np.dot(w, w) >= 2:
+        assert estimate_bandwidth(x, y, weights=w) == _reference_bandwidth(x, y, w)
+
+
+@pytest.mark.parametrize("mixed_types", [True, False])
+def test_pipeline_equals_the_engine_on_the_same_projected_points(cloud, monkeypatch, mixed_types):
+    """compute_density's speed-ups must not change a number.
+
+    Everything the pipeline derives from the GeoDataFrame is recomputed here by an
+    independent route (a fresh pyproj Transformer, the weights from the settings by
+    hand, Silverman's rule with a full argsort) and the surface must equal the
+    engine's on those points. The projection is forced through its threaded path.
+    """
+    monkeypatch.setattr("geo.grid._THREADED_FROM_POINTS", 50)
+    x, y, _ = cloud
+    n = x.size
+    rng = np.random.default_rng(7)
+    types = rng.choice(["clash", "crossing", "SEIZURE", "Shelling"], n) if mixed_types else None
+    quantity = np.where(rng.random(n) < 0.3, rng.integers(1, 10_000, n), np.nan)
+    precision = rng.choice([100.0, 5_000.0, 30_000.0, np.nan], n)
+    dates = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
+    columns = {"location_precision_m": precision, "date": dates}
+    if mixed_types:
+        columns.update(type=types, quantity=quantity)
+    gdf = incidents_at(x, y, **columns)
+    half_life = 90.0 if mixed_types else None
+    surface = compute_density(gdf, grid=GRID, half_life_days=half_life)
+
+    lon, lat = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
+    px, py = Transformer.from_crs(4326, settings.METRIC_CRS, always_xy=True).transform(lon, lat)
+    if mixed_types:
+        type_w = np.array([settings.TYPE_WEIGHTS[t.lower()] for t in types])
+        q = np.nan_to_num(quantity)
+        magnitude = np.minimum(
+            1.0 + settings.QUANTITY_WEIGHT_PER_DECADE * np.log10(1.0 + q),
+            settings.MAX_MAGNITUDE_FACTOR,
+        )
+        magnitude = np.maximum(magnitude, 1.0)
+        age = (dates.max() - dates).days.to_numpy()
+        w = type_w * magnitude * 0.5 ** (age / half_life)
+    else:
+        w = np.full(n, settings.TYPE_WEIGHTS["seizure"])
+    prec = np.where(np.isnan(precision), settings.DEFAULT_LOCATION_PRECISION_M, precision)
+
+    assert surface.total_weight == pytest.approx(w.sum(), rel=1e-12)
+    assert surface.bandwidth_m == pytest.approx(_reference_bandwidth(px, py, w), rel=1e-12)
+    if not mixed_types:  # equal weights: bit for bit
+        assert surface.bandwidth_m == _reference_bandwidth(px, py, w)
+    engine, outside, classes = estimate_density(
+        px, py, w, GRID, bandwidth_m=surface.bandwidth_m, precision_m=prec
+    )
+    assert surface.precision_classes_m == classes
+    assert surface.outside_weight == pytest.approx(outside, abs=1e-12)
+    assert_allclose(surface.values, engine.astype(np.float32), rtol=1e-6, atol=0)
+    # the same projected points and weights through the engine: identical to the last bit
+    gx, gy = project_points(gdf)
+    np.testing.assert_array_equal(gx, px)
+    np.testing.assert_array_equal(gy, py)
+    gw = incident_weights(gdf, half_life_days=half_life)
+    assert_allclose(gw, w, rtol=1e-12, atol=0)
+    exact, _, _ = estimate_density(
+        gx, gy, gw, GRID, bandwidth_m=surface.bandwidth_m, precision_m=prec
+    )
+    np.testing.assert_array_equal(surface.values, exact.astype(np.float32))
