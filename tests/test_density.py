@@ -370,3 +370,24 @@ def test_pipeline_equals_the_engine_on_the_same_projected_points(cloud, monkeypa
         gx, gy, gw, GRID, bandwidth_m=surface.bandwidth_m, precision_m=prec
     )
     np.testing.assert_array_equal(surface.values, exact.astype(np.float32))
+
+
+@pytest.mark.parametrize("layout", ["normal", "tied", "outliers", "heavy_first"])
+def test_bucketed_bandwidth_equals_the_full_sort(layout):
+    # 30,000 unequal weights: the quartiles come from a few sorted buckets (or the
+    # full sort when the target falls outside them); Silverman's h must not move
+    rng = np.random.default_rng(11)
+    n = 30_000
+    x = rng.normal(500_000, 8_000, n)
+    y = rng.exponential(10_000, n)
+    w = rng.uniform(0.5, 3.0, n)
+    if layout == "tied":
+        x, y = np.round(x / 500) * 500, np.round(y / 2_000) * 2_000
+    elif layout == "outliers":
+        x[:5], y[:5] = 5e7, -5e7
+    elif layout == "heavy_first":  # one incident outweighs a quarter of all: no bracket
+        x[np.argmin(x)] -= 1.0
+        w[np.argmin(x)] = 0.4 * w.sum()
+    expected = _reference_bandwidth(x, y, w)
+    assert settings.DENSITY_BANDWIDTH_MIN_M < expected < settings.DENSITY_BANDWIDTH_MAX_M
+    assert estimate_bandwidth(x, y, weights=w) == pytest.approx(expected, rel=1e-12)
