@@ -14,7 +14,11 @@ Columns:
   convolution), best of two runs; ``ours+3cls`` the same with three location
   precision classes (100 m, 10 km, 30 km) widened separately.
 - ``pipeline``: :func:`geo.density.compute_density` from a GeoDataFrame in
-  EPSG:4326 (projection, weights, bandwidth rule and all), one run.
+  EPSG:4326 (projection, weights, bandwidth rule and all), one run: wall
+  seconds and process CPU seconds (``time.process_time``, all threads: the
+  projection runs in two threads from 2e5 points, so CPU can exceed wall).
+  The 1-minute load average is printed with the table: on a shared machine
+  the wall times are only comparable at a similar load.
 - ``peak MB``: tracemalloc peak of numpy allocations during ``ours``.
 - ``err``: relative L2 error against the exact direct sum of kernels on 400
   random cells where the density is not negligible.
@@ -31,6 +35,7 @@ Columns:
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
 import tracemalloc
@@ -112,10 +117,12 @@ def main() -> None:
     to_geo = Transformer.from_crs(settings.METRIC_CRS, settings.GEOGRAPHIC_CRS, always_xy=True)
     print(
         f"grid {grid.width}×{grid.height} = {n_cells:,} cells of {grid.cell_m:g} m; "
-        f"Gaussian kernel, bandwidth {BANDWIDTH_M:g} m; synthetic incidents along the border"
+        f"Gaussian kernel, bandwidth {BANDWIDTH_M:g} m; synthetic incidents along the border; "
+        f"load average at the start {os.getloadavg()[0]:.2f}"
     )
     header = (
-        f"{'N':>9} | {'ours s':>7} {'ours+3cls s':>11} {'pipeline s':>10} {'peak MB':>8} "
+        f"{'N':>9} | {'ours s':>7} {'ours+3cls s':>11} {'pipeline s':>10} {'cpu s':>6} "
+        f"{'peak MB':>8} "
         f"{'err':>8} | {'KDEpy s':>8} {'KDEpy err':>9} | {'gaussian_kde s':>15} | {'exact s':>9}"
     )
     print(header)
@@ -144,7 +151,9 @@ def main() -> None:
             geometry=gpd.points_from_xy(lon, lat),
             crs=settings.GEOGRAPHIC_CRS,
         )
+        cpu_start = time.process_time()
         t_pipe, _ = best_of(1, lambda gdf=gdf: compute_density(gdf, grid=grid))
+        cpu_pipe = time.process_time() - cpu_start
 
         # accuracy on 400 random cells where the density is not negligible
         flat = values.ravel()
@@ -175,12 +184,14 @@ def main() -> None:
         else:
             kde_text = "not run"
         print(
-            f"{n:>9,} | {t_ours:>7.3f} {t_cls:>11.3f} {t_pipe:>10.3f} {peak_mb:>8.0f} "
+            f"{n:>9,} | {t_ours:>7.3f} {t_cls:>11.3f} {t_pipe:>10.3f} {cpu_pipe:>6.3f} "
+            f"{peak_mb:>8.0f} "
             f"{err:>8.1e} | {t_kdepy:>8.3f} "
             f"{kdepy_err if kdepy_err is None else format(kdepy_err, '.1e'):>9} | "
             f"{kde_text:>15} | {t_exact_grid:>9,.0f}",
             flush=True,
         )
+    print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process peak resident memory (all runs, incl. GeoDataFrames): {maxrss_mb:,.0f} MB")
 
