@@ -53,6 +53,7 @@ from geo.criteria import (
 from geo.errors import BorderMonitorError, ConfigurationError, InsufficientDataError, LayerError
 from geo.priority import NORMALISATIONS, normalise_criteria, rank_scores, score_sectors
 from geo.sectors import border_reference, locate_incidents, make_sectors, sector_bounds_m
+from geo.selection import filter_incidents
 from geo.sensitivity import SensitivityResult, analyse_sensitivity
 
 logger = logging.getLogger(__name__)
@@ -338,32 +339,6 @@ def _json_value(value: Any, digits: int = 6) -> Any:
     return str(value)
 
 
-def filter_incidents(
-    incidents: gpd.GeoDataFrame,
-    *,
-    since: dt.date | None = None,
-    until: dt.date | None = None,
-    types: tuple[str, ...] | None = None,
-) -> gpd.GeoDataFrame:
-    """Return the incidents dated within ``since``–``until`` and of the given types."""
-    try:
-        from geo.selection import filter_incidents as shared_filter
-    except ImportError:
-        shared_filter = None
-    if shared_filter is not None:
-        return shared_filter(incidents, since=since, until=until, types=types)
-    keep = np.ones(len(incidents), dtype=bool)
-    if (since or until) and "date" in incidents.columns:
-        dates = pd.to_datetime(incidents["date"], errors="coerce")
-        if since:
-            keep &= (dates >= pd.Timestamp(since)).to_numpy()
-        if until:
-            keep &= (dates <= pd.Timestamp(until)).to_numpy()
-    if types and "type" in incidents.columns:
-        keep &= incidents["type"].astype("string").str.lower().isin(types).fillna(False).to_numpy()
-    return incidents.loc[keep]
-
-
 def _load_layer(name: str) -> gpd.GeoDataFrame:
     import layers
 
@@ -390,10 +365,10 @@ def _incident_weights(incidents: gpd.GeoDataFrame, params: AnalysisParameters, r
 
 
 def _density(incidents: gpd.GeoDataFrame, params: AnalysisParameters, line, weights):
-    try:
-        from geo.density import compute_density
-        from geo.grid import region_grid
+    from geo.density import compute_density
+    from geo.grid import region_grid
 
+    try:
         grid = region_grid(cell_m=params.cell_m, line=line)
         surface = compute_density(
             incidents,
@@ -403,19 +378,15 @@ def _density(incidents: gpd.GeoDataFrame, params: AnalysisParameters, line, weig
             half_life_days=params.half_life_days,
             weights=weights,
         )
-    except ImportError as exc:
-        return None, f"density not available in this installation ({exc.name})"
     except BorderMonitorError as exc:
         return None, f"density not computed: {exc}"
     return surface, None
 
 
 def _hotspots(incidents: gpd.GeoDataFrame, params: AnalysisParameters, line, weights):
-    try:
-        from geo.grid import region_polygon
-        from geo.hotspots import compute_hotspots
-    except ImportError as exc:
-        return None, f"hot spots not available in this installation ({exc.name})"
+    from geo.grid import region_polygon
+    from geo.hotspots import compute_hotspots
+
     try:
         result = compute_hotspots(incidents, region=region_polygon(line=line), weights=weights)
     except InsufficientDataError as exc:

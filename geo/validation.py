@@ -508,11 +508,8 @@ def _region(border, distance_m: float):
 
 def load_default_border():
     """Return the bundled border line (``layers.load_border_line()``), or None if absent."""
-    try:
-        from layers import load_border_line
-    except ImportError:
-        logger.warning("layers.load_border_line is not available: region not checked")
-        return None
+    from layers import load_border_line
+
     try:
         return load_border_line()
     except (LayerError, OSError) as exc:

@@ -58,13 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module_name in COMMANDS.values():
-        try:
-            module = importlib.import_module(f"geo.cli.{module_name}")
-        except ModuleNotFoundError as exc:  # a command not written yet
-            if exc.name != f"geo.cli.{module_name}":
-                raise
-            continue
-        module.add_parser(sub)
+        importlib.import_module(f"geo.cli.{module_name}").add_parser(sub)
     return parser
 
 
