@@ -11,14 +11,12 @@ import os
 from pathlib import Path
 
 from layers.crs import GEOGRAPHIC_CRS, METRIC_CRS
+from layers.paths import DATA_DIR, PROJECT_ROOT, SAMPLE_INCIDENTS_PATH
 
-__all__ = ["GEOGRAPHIC_CRS", "METRIC_CRS"]
+__all__ = ["DATA_DIR", "GEOGRAPHIC_CRS", "METRIC_CRS", "PROJECT_ROOT", "SAMPLE_INCIDENTS_PATH"]
 
 # --- Paths ------------------------------------------------------------------
-#: Root of the repository (the folder holding ``geo/``, ``layers/``, ``data/``).
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-#: Committed reference data built by ``python -m layers.build``.
-DATA_DIR = PROJECT_ROOT / "data"
+# PROJECT_ROOT, DATA_DIR and SAMPLE_INCIDENTS_PATH are defined once, in layers.paths.
 #: Environment variable naming the incident store (a GeoPackage file).
 STORE_ENV_VAR = "BORDERMON_STORE"
 #: Default incident store: outside the committed ``data/``, git-ignored.

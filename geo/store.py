@@ -62,7 +62,7 @@ LOCK_TIMEOUT_S = 120.0
 #: one INSERT ... SELECT: a third of the CPU time of binding every value from Python.
 STAGING_MIN_ROWS = 5_000
 #: The bundled sample that seeds a new default store.
-SAMPLE_PATH = settings.DATA_DIR / "sample_incidents.geojson"
+SAMPLE_PATH = settings.SAMPLE_INCIDENTS_PATH
 
 _SRS_ID = 4326
 #: GeoPackage geometry header: "GP", version 0, flags (little-endian, no envelope), srs_id.

@@ -24,6 +24,7 @@ from shapely.geometry import LineString
 
 from geo.errors import LayerError
 from layers.crs import GEOGRAPHIC_CRS, METRIC_CRS
+from layers.paths import DATA_DIR, SAMPLE_INCIDENTS_PATH
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +40,6 @@ __all__ = [
     "terrain_path",
 ]
 
-#: The committed data folder.
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 #: The vector layers, loadable with :func:`load_layer`.
 LAYER_NAMES = (
     "border",
@@ -52,7 +51,7 @@ LAYER_NAMES = (
     "incidents",
 )
 #: The bundled incident sample (not duplicated under ``data/layers/``).
-INCIDENTS_PATH = DATA_DIR / "sample_incidents.geojson"
+INCIDENTS_PATH = SAMPLE_INCIDENTS_PATH
 
 
 def _layer_path(name: str) -> Path:

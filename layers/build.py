@@ -35,11 +35,12 @@ from shapely.geometry import LineString, Point
 from geo.errors import LayerError
 from layers import sources
 from layers.geojson_io import snap_geometry, write_geojson
+from layers.paths import DATA_DIR
 
 logger = logging.getLogger(__name__)
 
 #: Default output folder: the committed ``data/``.
-DEFAULT_OUT = sources.PROJECT_ROOT / "data"
+DEFAULT_OUT = DATA_DIR
 #: Date the pinned source packages were retrieved for this build (ISO 8601).
 RETRIEVED = "2026-11-23"
 #: Mount Hermon summit (Wikipedia "Mount Hermon": 33°24′58″N 35°51′27″E), used to

@@ -22,14 +22,10 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, box, shape
 
 from geo.errors import LayerError
+from layers.paths import SHARED_DIR, SOURCES_DIR
 
 logger = logging.getLogger(__name__)
 
-#: Repository root and the shared material beside it.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DIR = PROJECT_ROOT.parent / "shared"
-#: Source extracts committed with the data (small, derived, with provenance).
-SOURCES_DIR = PROJECT_ROOT / "data" / "sources"
 #: The vendored OSM 2017 territorial-sea mask used to cut lines and outlines at the coast.
 SEA_MASK_PATH = SOURCES_DIR / "osm2017_sea_mask.geojson"
 #: Area that every source is clipped to (lon/lat degrees): Lebanon, western Syria and margins.
