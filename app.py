@@ -173,10 +173,8 @@ def analyse(path: str, key: str, params: dict[str, Any], _token: tuple[Any, ...]
 def ranked_sectors(
     path: str, key: str, params: dict[str, Any], _token: tuple[Any, ...]
 ) -> gpd.GeoDataFrame:
-    """Return the ranked sectors with their zones (``geo.exports.sectors_frame``)."""
-    from geo.exports import sectors_frame
-
-    return sectors_frame(analyse(path, key, params, _token))
+    """Return the ranked table with the sectors' zones (``AnalysisResult.ranked``)."""
+    return analyse(path, key, params, _token).ranked
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -70,7 +70,6 @@ def synthetic(n: int, base: gpd.GeoDataFrame, seed: int = 0) -> gpd.GeoDataFrame
 
 def bench_map(rows: list[tuple[str, str]]) -> None:
     from geo.analysis import AnalysisParameters, run_analysis
-    from geo.exports import sectors_frame
 
     border, found = reference_layers()
     sample = gpd.read_file(ROOT / "data" / "sample_incidents.geojson")
@@ -86,7 +85,7 @@ def bench_map(rows: list[tuple[str, str]]) -> None:
         candidates=found.get("border_candidates", empty),
     )
     rows.append(("analysis of the bundled sample (s)", f"{time.perf_counter() - t:.2f}"))
-    sectors = sectors_frame(result)
+    sectors = result.ranked
     for label, incidents in [
         ("bundled data", sample),
         ("100,000 incidents", synthetic(100_000, sample)),

@@ -91,7 +91,7 @@ def measure(name: str, incidents: gpd.GeoDataFrame, folder: Path) -> dict[str, o
     t_map, _ = timed(
         draw_static_map,
         border=border,
-        sectors=exports.sectors_frame(result),
+        sectors=result.ranked,
         incidents=incidents,
         density=result.density,
         crossings=crossings,

@@ -52,47 +52,12 @@ from geo.criteria import (
 )
 from geo.errors import BorderMonitorError, ConfigurationError, InsufficientDataError, LayerError
 from geo.priority import NORMALISATIONS, normalise_criteria, rank_scores, score_sectors
+from geo.ranking import build_ranked_table, sector_records
 from geo.sectors import border_reference, locate_incidents, make_sectors, sector_bounds_m
 from geo.selection import filter_incidents
 from geo.sensitivity import SensitivityResult, analyse_sensitivity
 
 logger = logging.getLogger(__name__)
-
-#: Raw criteria columns shown under ``criteria`` in the JSON, in this order.
-CRITERIA_COLUMNS: tuple[str, ...] = (
-    "incidents",
-    "incidents_lb",
-    "incidents_sy",
-    "weighted_incidents",
-    "incident_density",
-    "seizures",
-    "clashes",
-    "shelling_strikes",
-    "smuggling",
-    "arrests",
-    "seized_quantity",
-    "imprecise_incidents",
-    "hotspot_share",
-    "incidents_recent",
-    "incidents_baseline",
-    "trend",
-    "official_crossings",
-    "unofficial_crossings",
-    "crossing_distance_km",
-    "towns_in_zone",
-    "population_in_zone",
-    "towns_without_population",
-    "exposed_population",
-    "exposure_index",
-    "line_uncertainty_mean_m",
-    "line_uncertainty_max_m",
-    "line_sources",
-    "elevation_mean_m",
-    "relief_m",
-    "area_km2",
-    "area_lb_km2",
-    "area_sy_km2",
-)
 
 
 @dataclass
@@ -235,6 +200,11 @@ class AnalysisResult:
         Further caveats (criteria left out, unofficial crossings, ...).
     parameters
         The parameters of the analysis.
+    ranked
+        The ranked table (:func:`geo.ranking.build_ranked_table`): the published
+        columns, names and rounding that every output reads (JSON, CSV, GeoJSON,
+        GeoPackage, PDF, the app's table and the maps). ``sectors`` keeps the
+        full-precision working values.
     """
 
     sectors: gpd.GeoDataFrame
@@ -251,6 +221,11 @@ class AnalysisResult:
     message: str
     notes: list[str] = field(default_factory=list)
     parameters: AnalysisParameters = field(default_factory=AnalysisParameters)
+    ranked: gpd.GeoDataFrame | None = None
+
+    def __post_init__(self) -> None:
+        if self.ranked is None:
+            self.ranked = build_ranked_table(self.sectors)
 
     @property
     def incidents_in_corridor(self) -> int:
@@ -268,32 +243,6 @@ class AnalysisResult:
         ``criteria_units``, ``incidents`` (counts), ``hotspots``, ``density``
         and ``sensitivity``.
         """
-        sectors = []
-        for row in self.sectors.itertuples(index=False):
-            rec = row._asdict()
-            sectors.append(
-                {
-                    "sector_id": int(rec["sector_id"]),
-                    "rank": _json_value(rec["rank"]),
-                    "score": round(float(rec["score"]), 6),
-                    "chainage_start_km": round(float(rec["chainage_start_km"]), 3),
-                    "chainage_end_km": round(float(rec["chainage_end_km"]), 3),
-                    "criteria": {c: _json_value(rec[c]) for c in CRITERIA_COLUMNS},
-                    "contributions": {n: round(float(rec[f"contrib_{n}"]), 6) for n in CRITERIA},
-                    "p_top_k": _json_value(rec["p_top_k"], 4),
-                    "rank_interval": [_json_value(rec["rank_low"]), _json_value(rec["rank_high"])],
-                    "rank_median": _json_value(rec["rank_median"]),
-                    "unstable": _json_value(rec["unstable"]),
-                    "nearest_town": {
-                        "name": _json_value(rec["nearest_town"]),
-                        "distance_km": _json_value(rec["nearest_town_km"], 2),
-                    },
-                    "nearest_crossing": {
-                        "name": _json_value(rec["nearest_crossing"]),
-                        "distance_km": _json_value(rec["crossing_distance_km"], 2),
-                    },
-                }
-            )
         total = len(self.incidents)
         return {
             "parameters": self.parameters.to_dict(),
@@ -315,28 +264,8 @@ class AnalysisResult:
                 "reason": self.density_message,
             },
             "sensitivity": None if self.sensitivity is None else self.sensitivity.to_dict(),
-            "sectors": sectors,
+            "sectors": sector_records(self.ranked),
         }
-
-
-def _json_value(value: Any, digits: int = 6) -> Any:
-    """Return ``value`` as a JSON-ready scalar (NaN and NA become ``None``)."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return None if not math.isfinite(value) else round(float(value), digits)
-    if isinstance(value, str):
-        return value
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(value)
 
 
 def _load_layer(name: str) -> gpd.GeoDataFrame:
@@ -948,40 +877,6 @@ def sector_table(result: AnalysisResult, *, limit: int | None = None) -> pd.Data
     limit
         Show only the first ``limit`` sectors.
     """
-    s = result.sectors
-    out = pd.DataFrame(
-        {
-            "rank": s["rank"],
-            "sector": s["sector_id"],
-            "km": [f"{a:.0f}–{b:.0f}" for a, b in zip(s["chainage_start_km"],
-                                                     s["chainage_end_km"], strict=True)],
-            "score": s["score"].round(3),
-            "p_top_k": s["p_top_k"].round(2),
-            "rank 5–95%": [
-                "" if pd.isna(lo) else f"{int(lo)}–{int(hi)}"
-                for lo, hi in zip(s["rank_low"], s["rank_high"], strict=True)
-            ],
-            "unstable": s["unstable"].map(lambda v: "yes" if v is True else ""),
-            "incidents": s["incidents"],
-            "line_unc_m": s["line_uncertainty_mean_m"].round(0),
-            "crossing_km": s["crossing_distance_km"].round(1),
-            "towns": s["towns_in_zone"],
-            "relief_m": s["relief_m"].round(0),
-            "nearest town": s["nearest_town"].fillna(""),
-            "main driver": _main_driver(s),
-        }
-    )  # fmt: skip
-    return out if limit is None else out.head(limit)
+    from geo.ranking import sector_table as table_of
 
-
-def _main_driver(sectors: pd.DataFrame) -> list[str]:
-    contrib = sectors[[f"contrib_{n}" for n in CRITERIA]].to_numpy(dtype=float)
-    names = list(CRITERIA)
-    out = []
-    for row, total in zip(contrib, sectors["score"].to_numpy(dtype=float), strict=True):
-        if not total > 0:
-            out.append("")
-            continue
-        j = int(np.argmax(row))
-        out.append(f"{names[j]} ({row[j] / total:.0%})")
-    return out
+    return table_of(result.ranked, limit=limit)

@@ -19,150 +19,63 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
-import shapely
 
+from geo import ranking
 from geo.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from geo.analysis import AnalysisResult
+    from geo.density import DensitySurface
 
 logger = logging.getLogger(__name__)
 
 #: Sector formats and their GDAL drivers (``None``: plain CSV without geometry).
 SECTOR_FORMATS: dict[str, str | None] = {"gpkg": "GPKG", "geojson": "GeoJSON", "csv": None}
-#: Leading columns of the sector table, in this order; the criteria follow.
-LEADING_COLUMNS = (
-    "rank",
-    "sector_id",
-    "chainage_start_km",
-    "chainage_end_km",
-    "score",
-    "p_top_k",
-    "rank_low",
-    "rank_high",
-    "unstable",
-)
 #: Coordinates are written with 6 decimals (about 0.1 m), as the layers are.
-COORDINATE_DECIMALS = 6
+COORDINATE_DECIMALS = ranking.COORDINATE_DECIMALS
 
 
-def _flatten(prefix: str, value: Any, row: dict[str, Any]) -> None:
-    """Flatten nested mappings and sequences into ``prefix_key`` columns."""
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            _flatten(f"{prefix}_{key}" if prefix else str(key), item, row)
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            _flatten(f"{prefix}_{index}", item, row)
-    else:
-        row[prefix] = value
-
-
-def _sector_records(result: Any) -> list[dict[str, Any]]:
-    """Return the ranked sector records of ``result`` (issue 5's JSON shape)."""
-    data = result.to_json_dict()
-    try:
-        return list(data["sectors"])
-    except (KeyError, TypeError):
+def _ranked(result: AnalysisResult) -> gpd.GeoDataFrame:
+    ranked = getattr(result, "ranked", None)
+    if not isinstance(ranked, gpd.GeoDataFrame):
         raise ConfigurationError(
-            "analysis result: to_json_dict() has no 'sectors' list; "
+            "analysis result: it has no ranked table; "
             "fix: pass the result of geo.analysis.run_analysis"
-        ) from None
+        )
+    return ranked
 
 
-def ranked_table(result: Any) -> pd.DataFrame:
-    """Return the ranked sectors as a flat table, best first.
+def ranked_table(result: AnalysisResult) -> pd.DataFrame:
+    """Return the exported columns of the ranked table, without geometry, best first.
 
     Parameters
     ----------
     result
-        A :class:`geo.analysis.AnalysisResult` (anything with ``to_json_dict()``
-        returning ``{"sectors": [...]}`` in issue 5's shape).
+        The analysis; its :attr:`~geo.analysis.AnalysisResult.ranked` table is read.
 
     Returns
     -------
     pandas.DataFrame
-        One row a sector with the :data:`LEADING_COLUMNS` first, then
-        ``nearest_town_*``, ``nearest_crossing_*``, ``crit_*`` and ``contrib_*``.
-        Nested values are flattened with ``_``.
+        The columns of :data:`geo.ranking.RANKED_COLUMNS`.
     """
-    rows = []
-    for record in _sector_records(result):
-        row: dict[str, Any] = {}
-        for key, value in record.items():
-            if key == "rank_interval":
-                low, high = [*list(value), None, None][:2] if value is not None else (None, None)
-                row["rank_low"], row["rank_high"] = low, high
-            elif key == "criteria":
-                _flatten("crit", value, row)
-            elif key == "contributions":
-                _flatten("contrib", value, row)
-            elif key == "geometry":
-                continue
-            else:
-                _flatten(key, value, row)
-        # An empty text is no value: write it as null so that every format agrees.
-        rows.append({k: (None if v == "" else v) for k, v in row.items()})
-    table = pd.DataFrame(rows)
-    leading = [c for c in LEADING_COLUMNS if c in table.columns]
-    near = sorted(c for c in table.columns if c.startswith("nearest_"))
-    crit = [c for c in table.columns if c.startswith("crit_")]
-    contrib = [c for c in table.columns if c.startswith("contrib_")]
-    rest = [c for c in table.columns if c not in {*leading, *near, *crit, *contrib}]
-    table = table[leading + rest + near + crit + contrib]
-    for column in table.columns:
-        if table[column].dtype == object:
-            converted = pd.to_numeric(table[column], errors="coerce")
-            if (
-                converted.notna().sum() == table[column].notna().sum()
-                and not table[column].map(lambda v: isinstance(v, str | bool)).any()
-            ):
-                table[column] = converted
-    return table.reset_index(drop=True)
+    return pd.DataFrame(_ranked(result)[list(ranking.RANKED_COLUMNS)]).reset_index(drop=True)
 
 
-def _sector_geometries(result: Any) -> gpd.GeoSeries:
-    """Return one EPSG:4326 geometry per ``sector_id`` (sides merged)."""
-    sectors = getattr(result, "sectors", None)
-    if not isinstance(sectors, gpd.GeoDataFrame) or "sector_id" not in sectors.columns:
-        raise ConfigurationError(
-            "analysis result: 'sectors' is not a GeoDataFrame with a sector_id column; "
-            "fix: pass the result of geo.analysis.run_analysis"
-        )
-    if sectors.crs is None:
-        raise ConfigurationError(
-            "analysis result: the sectors have no CRS; fix: set it (EPSG:4326 expected)"
-        )
-    sectors = sectors.to_crs(4326)
-    merged = {
-        key: shapely.union_all(group.geometry.to_numpy())
-        for key, group in sectors.groupby("sector_id", sort=False)
-    }
-    return gpd.GeoSeries(merged, crs=4326)
-
-
-def sectors_frame(result: Any) -> gpd.GeoDataFrame:
-    """Return the ranked table of :func:`ranked_table` with each sector's zone.
+def sectors_frame(result: AnalysisResult) -> gpd.GeoDataFrame:
+    """Return the exported columns of the ranked table with each sector's zone (EPSG:4326).
 
     Parameters
     ----------
     result
-        A :class:`geo.analysis.AnalysisResult`.
+        The analysis.
     """
-    table = ranked_table(result)
-    geometries = _sector_geometries(result)
-    missing = sorted(set(table["sector_id"]) - set(geometries.index))
-    if missing:
-        raise ConfigurationError(
-            f"analysis result: sector_id {missing[0]!r} is ranked but has no zone; "
-            "fix: pass the sectors and the ranking of the same analysis"
-        )
-    geometry = shapely.set_precision(
-        geometries.loc[table["sector_id"]].to_numpy(), 10.0**-COORDINATE_DECIMALS
-    )
-    return gpd.GeoDataFrame(table, geometry=geometry, crs=4326)
+    ranked = _ranked(result)
+    return ranked[[*ranking.RANKED_COLUMNS, ranked.geometry.name]].reset_index(drop=True)
 
 
 def _infer_format(path: Path, fmt: str | None, allowed: Mapping[str, Any]) -> str:
@@ -209,7 +122,11 @@ def _write_vector(frame: gpd.GeoDataFrame, path: Path, fmt: str, layer: str) -> 
 
 
 def export_sectors(
-    result: Any, path: str | os.PathLike[str], fmt: str | None = None, *, layer: str = "sectors"
+    result: AnalysisResult,
+    path: str | os.PathLike[str],
+    fmt: str | None = None,
+    *,
+    layer: str = "sectors",
 ) -> Path:
     """Write the ranked sectors to ``path``.
 
@@ -243,7 +160,9 @@ def export_sectors(
     return path
 
 
-def export_density(result_or_surface: Any, path: str | os.PathLike[str]) -> Path:
+def export_density(
+    result_or_surface: AnalysisResult | DensitySurface, path: str | os.PathLike[str]
+) -> Path:
     """Write the density surface as a Cloud-Optimised GeoTIFF.
 
     Parameters
@@ -313,7 +232,9 @@ def export_incidents(
     return path
 
 
-def export_hotspots(result: Any, path: str | os.PathLike[str], *, layer: str = "hotspots") -> bool:
+def export_hotspots(
+    result: AnalysisResult, path: str | os.PathLike[str], *, layer: str = "hotspots"
+) -> bool:
     """Write the Gi* hot-spot cells of ``result`` as a GeoPackage layer, if any.
 
     Parameters

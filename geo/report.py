@@ -37,7 +37,6 @@ import pandas as pd
 
 from geo import __version__, settings
 from geo.errors import BorderMonitorError, ConfigurationError
-from geo.exports import ranked_table
 
 if TYPE_CHECKING:
     from geo.analysis import AnalysisResult
@@ -651,8 +650,7 @@ def _weights_of(
         return {str(k): float(v) / total for k, v in weights.items()}
 
     requested = normalised(parameters.get("weights") or settings.PRIORITY_WEIGHTS)
-    used = result.to_json_dict().get("weights_used")
-    used = {str(k): float(v) for k, v in used.items()} if isinstance(used, Mapping) else requested
+    used = {str(k): round(float(v), 6) for k, v in result.weights.items()}
     return requested, used
 
 
@@ -825,7 +823,7 @@ def build_report_html(
     """
     generated_at = generated_at or dt.datetime.now(dt.UTC)
     title = title or "Lebanon–Syria border: demarcation-priority sectors"
-    table = ranked_table(result)
+    table = result.ranked
     parameters = _parameters(result)
     requested, weights = _weights_of(result, parameters)
     summary = summarise_incidents(incidents)
@@ -1061,7 +1059,6 @@ def write_pdf(
         layer_records, reason = _load_layer_records()
     map_png = None
     if draw_map:
-        from geo.exports import sectors_frame
         from geo.staticmap import draw_static_map
 
         if border is None or crossings is None:
@@ -1070,7 +1067,7 @@ def write_pdf(
             crossings = loaded_crossings if crossings is None else crossings
         map_png = draw_static_map(
             border=border,
-            sectors=sectors_frame(result),
+            sectors=result.ranked,
             incidents=incidents,
             density=getattr(result, "density", None),
             crossings=crossings,

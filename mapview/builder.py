@@ -529,7 +529,7 @@ def build_map(
         The result of :func:`density_image` for ``density``, if already made
         (the app caches it); ``density`` still gives the units and bandwidth.
     sectors
-        Ranked sectors (``geo.exports.sectors_frame``: ``sector_id, rank, score,
+        Ranked sectors (``AnalysisResult.ranked``: ``sector_id, rank, score,
         chainage_start_km, chainage_end_km, unstable, ...``), coloured by rank class.
     hotspots
         Gi* cells (``bin``, ``count``, ``z``, ``p_fdr``); cells in bin 0 are not drawn.

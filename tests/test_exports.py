@@ -31,6 +31,7 @@ from geo.exports import (
     ranked_table,
     sectors_frame,
 )
+from geo.ranking import RANKED_COLUMNS
 from mapview import escape_text
 from mapview.standalone import inline_assets, resolve_asset, write_standalone_html
 
@@ -189,26 +190,19 @@ def test_csv_round_trips_every_float_exactly(tmp_path_factory, scores):
     class Result:
         def __init__(self) -> None:
             n = len(scores)
-            self.sectors = gpd.GeoDataFrame(
-                {"sector_id": range(1, n + 1)},
+            table = pd.DataFrame({c: [pd.NA] * n for c in RANKED_COLUMNS}, dtype=object)
+            table["sector_id"] = range(1, n + 1)
+            table["rank"] = range(1, n + 1)
+            table["score"] = scores
+            table["crit_trend"] = [s / 3 for s in scores]
+            table["contrib_trend"] = scores
+            table["rank_low"] = range(1, n + 1)
+            table["rank_high"] = range(2, n + 2)
+            self.ranked = gpd.GeoDataFrame(
+                table,
                 geometry=[shapely.box(36 + i / 10, 34, 36.05 + i / 10, 34.05) for i in range(n)],
                 crs=4326,
             )
-
-        def to_json_dict(self):
-            return {
-                "sectors": [
-                    {
-                        "sector_id": i + 1,
-                        "rank": i + 1,
-                        "score": s,
-                        "criteria": {"trend": s / 3},
-                        "contributions": {"trend": s},
-                        "rank_interval": [i + 1, i + 2],
-                    }
-                    for i, s in enumerate(scores)
-                ]
-            }
 
     path = tmp_path_factory.mktemp("csv") / "s.csv"
     export_sectors(Result(), path)

@@ -156,7 +156,6 @@ def _make_out(path: Path) -> None:
 def _write_html_map(result: Any, path: Path) -> None:
     """Write the standalone offline map of the analysis (reference layers, sectors, ...)."""
     import layers
-    from geo.exports import sectors_frame
     from mapview.builder import build_map
     from mapview.standalone import write_standalone_html
 
@@ -170,7 +169,7 @@ def _write_html_map(result: Any, path: Path) -> None:
         layers=reference,
         incidents=result.incidents,
         density=result.density,
-        sectors=sectors_frame(result),
+        sectors=result.ranked,
         hotspots=cells,
         top_k=result.parameters.top_k,
     )
@@ -302,7 +301,7 @@ def _manifest(
         "generated_at": generated_at.isoformat(),
         "software": {"geo": __version__, "python": sys.version.split()[0]},
         "command": command,
-        "parameters": result.to_json_dict().get("parameters", {}),
+        "parameters": result.parameters.to_dict(),
         "incidents": len(state["incidents"]),
         "evidence_ok": bool(getattr(result, "evidence_ok", True)),
         "inputs": [dataclasses.asdict(record) for record in state["inputs"]],
