@@ -30,7 +30,7 @@ from mapview.builder import build_map, density_image, zoom_for_bounds
 logger = logging.getLogger(__name__)
 
 REFERENCE_LAYERS = ("border_candidates", "countries", "regions", "towns", "crossings")
-CRITERIA = tuple(settings.PRIORITY_WEIGHTS)
+CRITERIA = settings.CRITERION_NAMES
 UPLOAD_TYPES = ["geojson", "json", "csv", "gpkg"]
 
 

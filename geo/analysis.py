@@ -41,7 +41,6 @@ from geo import settings
 from geo.criteria import (
     CRITERIA,
     UNOFFICIAL_CROSSINGS_NOTE,
-    check_weights,
     crossing_criteria,
     exposure_criteria,
     hotspot_share,
@@ -51,7 +50,14 @@ from geo.criteria import (
     zone_areas,
 )
 from geo.errors import BorderMonitorError, ConfigurationError, InsufficientDataError, LayerError
-from geo.priority import NORMALISATIONS, normalise_criteria, rank_scores, score_sectors
+from geo.priority import (
+    NORMALISATIONS,
+    check_weights,
+    normalise_criteria,
+    rank_scores,
+    resolve_weights,
+    score_sectors,
+)
 from geo.ranking import build_ranked_table, sector_records
 from geo.sectors import border_reference, locate_incidents, make_sectors, sector_bounds_m
 from geo.selection import filter_incidents
@@ -683,40 +689,23 @@ def rank_sectors(
     whole = zones.whole
     notes: list[str] = []
 
-    # Which criteria can enter the score.
-    requested = params.effective_weights
-    used = dict(requested)
+    # Which criteria can enter the score (geo.priority.resolve_weights holds the rules).
     n_corridor = criteria.in_corridor
     evidence_ok = n_corridor >= settings.MIN_INCIDENTS_FOR_RANKING
     unmeasured = {
-        "hotspot_share": hotspots is None,
-        "crossings": raw["crossing_distance_km"].isna().all(),
-        "line_uncertainty": raw["line_uncertainty_mean_m"].isna().all(),
-        "terrain": raw["relief_m"].isna().all(),
-        "exposure": zones.towns_empty,
+        "hotspot_share": (hotspots_message or "no hot spots") if hotspots is None else None,
+        "crossings": "no official crossing in the crossings layer"
+        if raw["crossing_distance_km"].isna().all()
+        else None,
+        "line_uncertainty": "no candidate border line reaches any sector"
+        if raw["line_uncertainty_mean_m"].isna().all()
+        else None,
+        "terrain": "no elevation data covers the sectors" if raw["relief_m"].isna().all() else None,
+        "exposure": "the towns layer is empty" if zones.towns_empty else None,
     }
-    for name, missing in unmeasured.items():
-        if missing and used[name] > 0:
-            reason = {
-                "hotspot_share": hotspots_message or "no hot spots",
-                "crossings": "no official crossing in the crossings layer",
-                "line_uncertainty": "no candidate border line reaches any sector",
-                "terrain": "no elevation data covers the sectors",
-                "exposure": "the towns layer is empty",
-            }[name]
-            notes.append(f"criterion {name} left out of the score ({reason})")
-            used[name] = 0.0
-    if not evidence_ok:
-        for name, crit in CRITERIA.items():
-            if crit.incident_based:
-                used[name] = 0.0
-    # Criteria that must stay out of the one-at-a-time sweep too.
-    excluded = {n for n, missing in unmeasured.items() if missing}
-    if not evidence_ok:
-        excluded |= {n for n, c in CRITERIA.items() if c.incident_based}
-    total = sum(used.values())
-    ranked = total > 0
-    used = {k: (v / total if ranked else 0.0) for k, v in used.items()}
+    plan = resolve_weights(params.weights, unmeasured=unmeasured, evidence_ok=evidence_ok)
+    requested, used, excluded, ranked = plan.requested, plan.used, plan.excluded, plan.ranked
+    notes.extend(plan.notes)
     if not raw["unofficial_crossings"].notna().any():
         notes.append(UNOFFICIAL_CROSSINGS_NOTE)
 

@@ -65,7 +65,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,6 +144,8 @@ CRITERIA: dict[str, Criterion] = {
                   "relief"),
     )
 }  # fmt: skip
+if tuple(CRITERIA) != settings.CRITERION_NAMES:  # pragma: no cover - a programming error
+    raise RuntimeError("geo.criteria.CRITERIA must follow settings.CRITERION_NAMES")
 
 #: Incident types counted per sector: column -> types.
 TYPE_COUNTS: dict[str, tuple[str, ...]] = {
@@ -632,41 +633,3 @@ def zone_areas(zones: gpd.GeoDataFrame) -> pd.Series:
         whole["area_km2"].to_numpy(dtype=float),
         index=pd.Index(whole["sector_id"].to_numpy(), name="sector_id"),
     )
-
-
-def check_weights(weights: Mapping[str, float]) -> dict[str, float]:
-    """Return the weights normalised to sum to 1, in :data:`CRITERIA` order.
-
-    Parameters
-    ----------
-    weights
-        A weight for some or all criteria; missing ones take
-        :data:`geo.settings.PRIORITY_WEIGHTS`.
-
-    Raises
-    ------
-    ConfigurationError
-        If a name is unknown, a weight negative or not finite, or all are zero.
-    """
-    merged = dict(settings.PRIORITY_WEIGHTS)
-    for name, value in weights.items():
-        if name not in CRITERIA:
-            raise ConfigurationError(
-                f"weights: criterion {name!r} is unknown; allowed: {', '.join(CRITERIA)}"
-            )
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            value = math.nan
-        if not (math.isfinite(value) and value >= 0):
-            raise ConfigurationError(
-                f"weights: {name}={weights[name]!r} is not a finite number ≥ 0; fix: give "
-                "zero or a positive number"
-            )
-        merged[name] = value
-    total = sum(merged.get(name, 0.0) for name in CRITERIA)
-    if not total > 0:
-        raise ConfigurationError(
-            "weights: every criterion has weight 0; fix: give at least one a positive weight"
-        )
-    return {name: merged.get(name, 0.0) / total for name in CRITERIA}

@@ -638,22 +638,6 @@ def _shorten(text: Any, limit: int) -> Any:
     return text[: limit - 1] + "…"
 
 
-def _weights_of(
-    result: AnalysisResult, parameters: Mapping[str, Any]
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Return the requested and the used weights (each normalised to sum to 1)."""
-
-    def normalised(weights: Any) -> dict[str, float]:
-        if not isinstance(weights, Mapping):
-            return {}
-        total = sum(float(v) for v in weights.values()) or 1.0
-        return {str(k): float(v) / total for k, v in weights.items()}
-
-    requested = normalised(parameters.get("weights") or settings.PRIORITY_WEIGHTS)
-    used = {str(k): round(float(v), 6) for k, v in result.weights.items()}
-    return requested, used
-
-
 def _method_section(
     result: AnalysisResult,
     parameters: Mapping[str, Any],
@@ -825,7 +809,7 @@ def build_report_html(
     title = title or "Lebanon–Syria border: demarcation-priority sectors"
     table = result.ranked
     parameters = _parameters(result)
-    requested, weights = _weights_of(result, parameters)
+    requested, weights = dict(result.requested_weights), dict(result.weights)
     summary = summarise_incidents(incidents)
     ok, evidence_message = _evidence(result)
     records = _normalise_inputs(inputs)

@@ -193,17 +193,22 @@ UNSTABLE_RANK_SPAN = 5
 SENSITIVITY_OAT_FACTORS = (0.0, 0.5, 2.0, 4.0)
 #: Gi* bins counted as hot in the hot-spot share (2: hot at 95 %, 3: at 99 %).
 HOTSPOT_SHARE_MIN_BIN = 2
-#: Default weight of each priority criterion (normalised to sum to 1 before use).
-#: The criteria and their units are documented in ``geo/criteria.py``.
-PRIORITY_WEIGHTS = {
-    "incident_density": 0.25,
-    "hotspot_share": 0.10,
-    "trend": 0.10,
-    "crossings": 0.10,
-    "exposure": 0.10,
-    "line_uncertainty": 0.25,
-    "terrain": 0.10,
-}
+#: The priority criteria, in the order every table, option and export lists them
+#: (the one list of their names; ``geo.criteria.CRITERIA`` defines each).
+CRITERION_NAMES: tuple[str, ...] = (
+    "incident_density",
+    "hotspot_share",
+    "trend",
+    "crossings",
+    "exposure",
+    "line_uncertainty",
+    "terrain",
+)
+#: Default weight of each priority criterion (normalised to sum to 1 before use;
+#: the rules are :func:`geo.priority.resolve_weights`). Units: ``geo/criteria.py``.
+PRIORITY_WEIGHTS = dict(
+    zip(CRITERION_NAMES, (0.25, 0.10, 0.10, 0.10, 0.10, 0.25, 0.10), strict=True)
+)
 
 # --- Report and exports -----------------------------------------------------
 #: Sectors listed in the report's ranked table.

@@ -18,7 +18,6 @@ from shapely.geometry import LineString, Point
 from geo import settings
 from geo.criteria import (
     CRITERIA,
-    check_weights,
     crossing_criteria,
     exposure_criteria,
     hotspot_share,
@@ -28,6 +27,7 @@ from geo.criteria import (
     zone_areas,
 )
 from geo.errors import ConfigurationError, LayerError
+from geo.priority import check_weights
 from geo.sectors import border_reference, locate_incidents, make_sectors
 
 X0, Y0 = SYNTHETIC_ORIGIN

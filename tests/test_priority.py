@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_allclose
 
-from geo.criteria import CRITERIA, check_weights
+from geo.criteria import CRITERIA
 from geo.errors import ConfigurationError
-from geo.priority import normalise_criteria, rank_scores, score_sectors
+from geo.priority import check_weights, normalise_criteria, rank_scores, score_sectors
 
 ZERO = dict.fromkeys(CRITERIA, 0.0)
 COLUMNS = {name: crit.column for name, crit in CRITERIA.items()}

@@ -67,10 +67,10 @@ def parse_weights(text: str) -> dict[str, float]:
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, sep, value = item.partition("=")
         name = name.strip()
-        if not sep or name not in settings.PRIORITY_WEIGHTS:
+        if not sep or name not in settings.CRITERION_NAMES:
             raise argparse.ArgumentTypeError(
                 f"{item!r} is not name=value with a known criterion; "
-                f"criteria: {','.join(settings.PRIORITY_WEIGHTS)}"
+                f"criteria: {','.join(settings.CRITERION_NAMES)}"
             )
         try:
             weight = float(value)
@@ -170,7 +170,7 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
         "--weights",
         type=parse_weights,
         metavar="name=value,...",
-        help="override criterion weights; criteria: " + ",".join(settings.PRIORITY_WEIGHTS),
+        help="override criterion weights; criteria: " + ",".join(settings.CRITERION_NAMES),
     )
     parser.add_argument(
         "--top-k",
