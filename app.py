@@ -24,6 +24,7 @@ from streamlit_folium import st_folium
 import layers
 from geo import settings
 from geo.errors import BorderMonitorError
+from layers.reference import ReferenceLayers
 from mapview import escape_frame, escape_markdown
 from mapview.builder import build_map, density_image, zoom_for_bounds
 
@@ -106,13 +107,10 @@ def split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
     return surface, zone
 
 
-def _reference_layers() -> dict[str, gpd.GeoDataFrame]:
-    """Return the layers the analysis reads (an empty frame for a layer not bundled)."""
-    found, _ = load_layers()
-    empty = gpd.GeoDataFrame(geometry=[], crs=4326)
-    out = {k: found.get(k, empty) for k in ("towns", "crossings", "countries")}
-    out["candidates"] = found.get("border_candidates", empty)
-    return out
+@st.cache_resource(show_spinner=False)
+def reference_layers() -> ReferenceLayers:
+    """Return the bundled reference layers, loaded once per process and passed to ``geo``."""
+    return ReferenceLayers.bundled()
 
 
 @st.cache_data(show_spinner="Mapping incident density and hot spots…", max_entries=16)
@@ -123,7 +121,9 @@ def surface_stage(path: str, key: str, surface: dict[str, Any], _token: tuple[An
     """
     from geo.analysis import AnalysisParameters, measure_surface
 
-    return measure_surface(read_store(path, _token), AnalysisParameters(**surface))
+    return measure_surface(
+        read_store(path, _token), AnalysisParameters(**surface), line=reference_layers().line
+    )
 
 
 @st.cache_data(show_spinner="Cutting the border into sectors…", max_entries=8)
@@ -134,7 +134,7 @@ def zone_stage(zone: dict[str, Any]) -> Any:
     """
     from geo.analysis import AnalysisParameters, measure_zones
 
-    return measure_zones(AnalysisParameters(**zone), **_reference_layers())
+    return measure_zones(AnalysisParameters(**zone), reference=reference_layers())
 
 
 @st.cache_data(show_spinner="Measuring the sectors…", max_entries=16)
@@ -151,7 +151,8 @@ def criteria_stage(
         surface_stage(path, key, surface, _token),
         zone_stage(zone),
         AnalysisParameters(**surface, **zone),
-        countries=_reference_layers()["countries"],
+        line=reference_layers().line,
+        countries=reference_layers().countries,
     )
 
 
@@ -216,7 +217,17 @@ def export_bytes(
 
             incidents = read_store(path, _token)
             inputs = collect_inputs(incidents, store_path=path or None)
-            write_pdf(result, incidents, out, inputs=inputs, command="streamlit app")
+            reference = reference_layers()
+            write_pdf(
+                result,
+                incidents,
+                out,
+                inputs=inputs,
+                command="streamlit app",
+                border=reference.line,
+                crossings=reference.crossings,
+                layer_records=layers.list_layers(),
+            )
         else:  # pragma: no cover - the app only asks for the above
             raise ValueError(what)
         return out.read_bytes()

@@ -49,6 +49,7 @@ from scipy.stats import gaussian_kde
 from geo import settings
 from geo.density import compute_density, estimate_density, evaluate_exact_density
 from geo.grid import region_grid, region_line
+from layers import load_border_line
 
 BANDWIDTH_M = 2_000.0
 
@@ -63,7 +64,7 @@ class IsotropicKDE(gaussian_kde):
 
 
 def synthetic_points(n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    line = region_line()
+    line = region_line(load_border_line())
     along = rng.uniform(0, line.length, n)
     base = shapely.get_coordinates(shapely.line_interpolate_point(line, along))
     x = base[:, 0] + rng.normal(0, 8_000, n)
@@ -112,7 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [1_000, 10_000, 100_000] + ([] if args.quick else [1_000_000])
     rng = np.random.default_rng(20251123)
-    grid = region_grid()
+    grid = region_grid(line=load_border_line())
     n_cells = grid.width * grid.height
     to_geo = Transformer.from_crs(settings.METRIC_CRS, settings.GEOGRAPHIC_CRS, always_xy=True)
     print(

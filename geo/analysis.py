@@ -30,8 +30,7 @@ import logging
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -49,7 +48,7 @@ from geo.criteria import (
     terrain_criteria,
     zone_areas,
 )
-from geo.errors import BorderMonitorError, ConfigurationError, InsufficientDataError, LayerError
+from geo.errors import BorderMonitorError, ConfigurationError, InsufficientDataError
 from geo.priority import (
     NORMALISATIONS,
     check_weights,
@@ -62,6 +61,9 @@ from geo.ranking import build_ranked_table, sector_records
 from geo.sectors import border_reference, locate_incidents, make_sectors, sector_bounds_m
 from geo.selection import filter_incidents
 from geo.sensitivity import SensitivityResult, analyse_sensitivity
+
+if TYPE_CHECKING:
+    from layers.reference import ReferenceLayers
 
 logger = logging.getLogger(__name__)
 
@@ -274,23 +276,6 @@ class AnalysisResult:
         }
 
 
-def _load_layer(name: str) -> gpd.GeoDataFrame:
-    import layers
-
-    return layers.load_layer(name)
-
-
-def _default_terrain() -> Path | None:
-    try:
-        import layers
-
-        path = Path(layers.terrain_path())
-    except (ImportError, AttributeError, BorderMonitorError) as exc:
-        logger.warning("no bundled DEM: %s", exc)
-        return None
-    return path if path.is_file() else None
-
-
 def _incident_weights(incidents: gpd.GeoDataFrame, params: AnalysisParameters, reference):
     from geo.weights import incident_weights
 
@@ -454,20 +439,47 @@ def _options(params: AnalysisParameters, names: tuple[str, ...]) -> dict[str, An
 
 def _border_line(line: Any) -> Any:
     if line is None:
-        import layers
-
-        line = layers.load_border_line()
+        raise ConfigurationError(
+            "no border line given; fix: pass reference= (layers.reference.ReferenceLayers, "
+            "e.g. ReferenceLayers.bundled()) or line="
+        )
     return line
 
 
-def _countries(countries: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
-    if countries is None:
-        try:
-            countries = _load_layer("countries")
-        except (ImportError, LayerError) as exc:
-            logger.warning("countries layer unavailable (%s); side from the line's direction", exc)
-            countries = None
-    return countries
+def _empty_layer() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=4326), crs=4326)
+
+
+def resolve_layers(
+    reference: ReferenceLayers | None = None,
+    *,
+    line: Any = None,
+    towns: gpd.GeoDataFrame | None = None,
+    crossings: gpd.GeoDataFrame | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
+    countries: gpd.GeoDataFrame | None = None,
+) -> dict[str, Any]:
+    """Return the layers of an analysis: ``reference``'s, each replaced where given.
+
+    A layer given neither way is empty (``countries``: ``None``, the side of
+    Syria then follows the line's direction). The line is required.
+
+    Raises
+    ------
+    ConfigurationError
+        When no border line is given.
+    """
+    given = {"towns": towns, "crossings": crossings, "candidates": candidates}
+    out: dict[str, Any] = {}
+    for name, layer in given.items():
+        if layer is None:
+            layer = getattr(reference, name) if reference is not None else _empty_layer()
+        out[name] = layer
+    if countries is None and reference is not None and not reference.countries.empty:
+        countries = reference.countries
+    out["countries"] = countries
+    out["line"] = _border_line(line if line is not None else getattr(reference, "line", None))
+    return out
 
 
 def measure_surface(
@@ -487,7 +499,7 @@ def measure_surface(
     params
         The options; only :data:`SURFACE_OPTIONS` are read.
     line
-        The border line (the density grid and hot-spot region follow it); default bundled.
+        The border line, EPSG:4326 (the density grid and hot-spot region follow it).
     with_density, with_hotspots
         Whether to compute the density surface and the hot spots.
     """
@@ -519,6 +531,7 @@ def measure_surface(
 def measure_zones(
     params: AnalysisParameters | None = None,
     *,
+    reference: ReferenceLayers | None = None,
     line: Any = None,
     towns: gpd.GeoDataFrame | None = None,
     crossings: gpd.GeoDataFrame | None = None,
@@ -532,19 +545,24 @@ def measure_zones(
     ----------
     params
         The options; only :data:`ZONE_OPTIONS` are read.
-    line, towns, crossings, candidates, countries, terrain
+    reference, line, towns, crossings, candidates, countries, terrain
         As in :func:`run_analysis`.
     """
     params = params or AnalysisParameters()
     STAGE_RUNS["measure_zones"] += 1
-    line = _border_line(line)
-    towns = _load_layer("towns") if towns is None else towns
-    crossings = _load_layer("crossings") if crossings is None else crossings
-    candidates = _load_layer("border_candidates") if candidates is None else candidates
-    countries = _countries(countries)
+    given = resolve_layers(
+        reference,
+        line=line,
+        towns=towns,
+        crossings=crossings,
+        candidates=candidates,
+        countries=countries,
+    )
+    line, countries = given["line"], given["countries"]
+    towns, crossings, candidates = given["towns"], given["crossings"], given["candidates"]
     terrain_path = params.terrain or terrain
     if terrain_path is None or terrain_path is True:
-        terrain_path = _default_terrain()
+        terrain_path = getattr(reference, "terrain", None)
     elif terrain_path is False:
         terrain_path = None
     ref = border_reference(line, countries=countries)
@@ -604,7 +622,7 @@ def measure_sectors(
     params
         The options; :data:`CRITERIA_OPTIONS` are read.
     line, countries
-        The layers stage B used (default bundled).
+        The layers stage B used (the line is required; ``countries`` may be ``None``).
 
     Raises
     ------
@@ -616,7 +634,6 @@ def measure_sectors(
     _check_stage(params, zones.options, "sector zones (stage B)")
     STAGE_RUNS["measure_sectors"] += 1
     line = _border_line(line)
-    countries = _countries(countries)
     selected = surface.incidents
     located = locate_incidents(
         selected,
@@ -801,6 +818,7 @@ def run_analysis(
     incidents: gpd.GeoDataFrame,
     params: AnalysisParameters | None = None,
     *,
+    reference: ReferenceLayers | None = None,
     line: Any = None,
     towns: gpd.GeoDataFrame | None = None,
     crossings: gpd.GeoDataFrame | None = None,
@@ -824,34 +842,35 @@ def run_analysis(
         here by ``params.since``, ``until`` and ``types``.
     params
         The options; defaults from :mod:`geo.settings`.
+    reference
+        The reference layers (:class:`layers.reference.ReferenceLayers`; the
+        entry points pass ``ReferenceLayers.bundled()``).
     line
-        The border line (EPSG:4326, ordered from the coast); default
-        ``layers.load_border_line()``.
+        The border line (EPSG:4326, ordered from the coast) instead of
+        ``reference.line``; one of the two is required.
     towns, crossings, candidates, countries
-        Reference layers; default the bundled ``towns``, ``crossings``,
-        ``border_candidates`` and ``countries``. Pass an empty GeoDataFrame
-        for none.
+        Layers instead of ``reference``'s; a layer given neither way is empty
+        (``countries``: the side of Syria then follows the line's direction).
     terrain
-        Elevation GeoTIFF; default ``params.terrain``, else the bundled DEM;
+        Elevation GeoTIFF; default ``params.terrain``, else ``reference.terrain``;
         ``False`` for no terrain criterion.
     with_density, with_hotspots
         Whether to compute the density surface and the Gi* hot spots.
     """
     params = params or AnalysisParameters()
-    line = _border_line(line)
-    countries = _countries(countries)
-    surface = measure_surface(
-        incidents, params, line=line, with_density=with_density, with_hotspots=with_hotspots
-    )
-    zones = measure_zones(
-        params,
+    given = resolve_layers(
+        reference,
         line=line,
         towns=towns,
         crossings=crossings,
         candidates=candidates,
         countries=countries,
-        terrain=terrain,
     )
+    line, countries = given["line"], given["countries"]
+    surface = measure_surface(
+        incidents, params, line=line, with_density=with_density, with_hotspots=with_hotspots
+    )
+    zones = measure_zones(params, reference=reference, terrain=terrain, **given)
     criteria = measure_sectors(surface, zones, params, line=line, countries=countries)
     return rank_sectors(criteria, params)
 

@@ -63,6 +63,7 @@ import pandas as pd
 from affine import Affine
 from pyproj import CRS
 from scipy import ndimage, signal
+from shapely.geometry.base import BaseGeometry
 
 from geo import settings
 from geo.errors import ConfigurationError, InsufficientDataError
@@ -653,6 +654,7 @@ def compute_density(
     incidents: pd.DataFrame,
     *,
     grid: Grid | None = None,
+    line: BaseGeometry | None = None,
     cell_m: float = settings.DENSITY_CELL_M,
     bandwidth_m: float | None = None,
     kernel: str = settings.DENSITY_KERNEL,
@@ -671,7 +673,10 @@ def compute_density(
         columns (``type``; ``date`` with a half-life; ``quantity``,
         ``fatalities`` and ``location_precision_m`` when present).
     grid
-        Grid to estimate on; default :func:`geo.grid.region_grid` with ``cell_m``.
+        Grid to estimate on; default :func:`geo.grid.region_grid` around ``line``
+        with ``cell_m``.
+    line
+        The border line (EPSG:4326); needed when ``grid`` is not given.
     cell_m
         Cell size in metres when ``grid`` is not given.
     bandwidth_m
@@ -730,7 +735,7 @@ def compute_density(
     x, y = project_points(incidents)
     precision = location_precisions(incidents) if widen_by_precision else None
     if grid is None:
-        grid = region_grid(cell_m=cell_m)
+        grid = region_grid(cell_m=cell_m, line=line)
     if bandwidth_m is None:
         bandwidth_m = estimate_bandwidth(x, y, weights=weights)
         if kernel == "quartic":

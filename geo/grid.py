@@ -149,14 +149,6 @@ def grid_for_bounds(bounds: tuple[float, float, float, float], *, cell_m: float)
     return Grid(x0=x0, y0=y0, cell_m=float(cell_m), width=int(width), height=int(height))
 
 
-@lru_cache(maxsize=1)
-def _border_line_metric() -> shapely.LineString:
-    import layers  # the reference layers (issue 2); imported late: heavy, and may be absent
-
-    line = layers.load_border_line()
-    return _to_metric(line)
-
-
 def _to_metric(geometry: BaseGeometry) -> BaseGeometry:
     transformer = Transformer.from_crs(settings.GEOGRAPHIC_CRS, settings.METRIC_CRS, always_xy=True)
     return shapely.transform(
@@ -164,16 +156,29 @@ def _to_metric(geometry: BaseGeometry) -> BaseGeometry:
     )
 
 
-def region_line(line: BaseGeometry | None = None) -> BaseGeometry:
-    """Return the border line in the metric CRS.
+@lru_cache(maxsize=4)
+def _metric_line(wkb: bytes) -> BaseGeometry:
+    return _to_metric(shapely.from_wkb(wkb))
+
+
+def _require_line(line: BaseGeometry | None, what: str) -> BaseGeometry:
+    if line is None:
+        raise ConfigurationError(
+            f"{what}: no border line given; fix: pass line= (the border in EPSG:4326, "
+            "e.g. layers.reference.ReferenceLayers.bundled().line)"
+        )
+    return line
+
+
+def region_line(line: BaseGeometry) -> BaseGeometry:
+    """Return the border line in the metric CRS (cached per line).
 
     Parameters
     ----------
     line
-        A border line in EPSG:4326 to use instead of the bundled one
-        (``layers.load_border_line()``).
+        The border line in EPSG:4326.
     """
-    return _border_line_metric() if line is None else _to_metric(line)
+    return _metric_line(shapely.to_wkb(_require_line(line, "region_line")))
 
 
 def region_polygon(
@@ -186,16 +191,15 @@ def region_polygon(
     distance_m
         Half-width of the region in metres (default :data:`~geo.settings.REGION_DISTANCE_M`).
     line
-        A border line in EPSG:4326 instead of the bundled one.
+        The border line in EPSG:4326 (required).
     """
-    if line is None:
-        return _bundled_region(float(distance_m))
-    return region_line(line).buffer(distance_m, quad_segs=16)
+    wkb = shapely.to_wkb(_require_line(line, "region_polygon"))
+    return _buffered_line(wkb, float(distance_m))
 
 
-@lru_cache(maxsize=4)
-def _bundled_region(distance_m: float) -> BaseGeometry:
-    return _border_line_metric().buffer(distance_m, quad_segs=16)
+@lru_cache(maxsize=8)
+def _buffered_line(wkb: bytes, distance_m: float) -> BaseGeometry:
+    return _metric_line(wkb).buffer(distance_m, quad_segs=16)
 
 
 def region_grid(
@@ -214,11 +218,11 @@ def region_grid(
         Margin added on every side of the border line's bounding box, in metres
         (default :data:`~geo.settings.REGION_MARGIN_M`).
     line
-        A border line in EPSG:4326 instead of the bundled one (tests, what-ifs).
+        The border line in EPSG:4326 (required).
     """
     if not (math.isfinite(margin_m) and margin_m >= 0):
         raise ConfigurationError(f"margin_m={margin_m!r} must be zero or a positive number")
-    xmin, ymin, xmax, ymax = region_line(line).bounds
+    xmin, ymin, xmax, ymax = region_line(_require_line(line, "region_grid")).bounds
     grid = grid_for_bounds(
         (xmin - margin_m, ymin - margin_m, xmax + margin_m, ymax + margin_m), cell_m=cell_m
     )

@@ -316,6 +316,7 @@ def compute_hotspots(
     k_neighbours: int | None = None,
     value: str = settings.HOTSPOT_VALUE,
     region: BaseGeometry | None = None,
+    line: BaseGeometry | None = None,
     min_incidents: int = settings.HOTSPOT_MIN_INCIDENTS,
     type_weights: Mapping[str, float] | None = None,
     half_life_days: float | None = settings.HALF_LIFE_DAYS,
@@ -338,8 +339,10 @@ def compute_hotspots(
     value
         ``"weight"`` (default) or ``"count"``.
     region
-        Study area in metres (metric CRS); default the monitored region
-        (:func:`geo.grid.region_polygon`).
+        Study area in metres (metric CRS); default the monitored region around
+        ``line`` (:func:`geo.grid.region_polygon`).
+    line
+        The border line (EPSG:4326); needed when ``region`` is not given.
     min_incidents
         Fewest incidents in the study area for which significance is reported.
     type_weights, half_life_days, reference_date
@@ -370,7 +373,7 @@ def compute_hotspots(
     _require(len(incidents), min_incidents, where="match the filters")
     cell_m = cell_km * 1000.0
     if region is None:
-        region = region_polygon()
+        region = region_polygon(line=line)
     if weights is None:
         weights = incident_weights(
             incidents,

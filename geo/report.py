@@ -1027,9 +1027,11 @@ def write_pdf(
     generated_at, top_n, title, command
         As in :func:`build_report_html`.
     border, crossings
-        For the map; loaded from the bundled layers when ``None``.
+        The border line and the crossings layer for the map (the entry points
+        pass the bundled ones; the official crossings are drawn); none when ``None``.
     layer_records
-        Provenance records; ``layers.list_layers()`` when ``None``.
+        Provenance records of the reference layers (``layers.list_layers()``,
+        passed by the entry points); the report says they were not given when ``None``.
     draw_map
         Whether to draw the static map.
 
@@ -1039,16 +1041,11 @@ def write_pdf(
         The PDF written.
     """
     reason = "not given"
-    if layer_records is None:
-        layer_records, reason = _load_layer_records()
     map_png = None
     if draw_map:
         from geo.staticmap import draw_static_map
 
-        if border is None or crossings is None:
-            loaded_border, loaded_crossings = _load_map_layers()
-            border = loaded_border if border is None else border
-            crossings = loaded_crossings if crossings is None else crossings
+        crossings = official_crossings(crossings)
         map_png = draw_static_map(
             border=border,
             sectors=result.ranked,
@@ -1072,28 +1069,15 @@ def write_pdf(
     return render_pdf(document, path)
 
 
-def _load_layer_records() -> tuple[list[dict[str, Any]] | None, str]:
-    """Return ``layers.list_layers()`` or ``None`` and the reason it failed."""
-    try:
-        import layers
+def official_crossings(crossings: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """Return the crossings whose ``status`` starts with "official" (all without a status).
 
-        return list(layers.list_layers()), ""
-    except (ImportError, AttributeError, BorderMonitorError, OSError, ValueError) as exc:
-        logger.warning("layer provenance unavailable: %s", exc)
-        return None, str(exc) or type(exc).__name__
-
-
-def _load_map_layers() -> tuple[Any, gpd.GeoDataFrame | None]:
-    """Return the border line and official crossings, or ``None`` for what is missing."""
-    border = crossings = None
-    try:
-        import layers
-
-        border = layers.load_border_line()
-        crossings = layers.load_layer("crossings")
-        if "status" in crossings.columns:
-            status = crossings["status"].astype("string").str.strip().str.lower()
-            crossings = crossings[status.str.startswith("official", na=False)]
-    except (ImportError, AttributeError, BorderMonitorError, OSError, ValueError) as exc:
-        logger.warning("map layers unavailable: %s", exc)
-    return border, crossings
+    Parameters
+    ----------
+    crossings
+        The crossings layer, or ``None``.
+    """
+    if crossings is None or "status" not in crossings.columns:
+        return crossings
+    status = crossings["status"].astype("string").str.strip().str.lower()
+    return crossings[status.str.startswith("official", na=False)]

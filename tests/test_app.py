@@ -146,8 +146,8 @@ def test_each_change_reruns_only_the_stages_that_depend_on_it(app):
     # and what the app ranks is what run_analysis ranks with the same options
     from geo.analysis import AnalysisParameters, run_analysis
     from geo.store import IncidentStore
+    from layers.reference import ReferenceLayers
 
-    found = {k: layers.load_layer(k) for k in ("towns", "crossings", "countries")}
     expected = run_analysis(
         IncidentStore(settings.resolve_store_path()).read(),
         AnalysisParameters(
@@ -155,8 +155,7 @@ def test_each_change_reruns_only_the_stages_that_depend_on_it(app):
             sector_km=7.5,
             weights=settings.PRIORITY_WEIGHTS | {"terrain": 0.65},
         ),
-        candidates=layers.load_layer("border_candidates"),
-        **found,
+        reference=ReferenceLayers.bundled(),
     )
     shown = _ranked(app)  # the table shows scores to 6 decimals
     assert shown["sector"].tolist() == expected.sectors["sector_id"].astype(str).tolist()

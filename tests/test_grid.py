@@ -16,6 +16,7 @@ from shapely.geometry import LineString, Point, Polygon
 from geo import settings as geo_settings
 from geo.errors import ConfigurationError, ValidationError
 from geo.grid import Grid, grid_for_bounds, project_points, region_grid, region_polygon
+from layers import load_border_line
 
 #: A synthetic bent line near the real border (EPSG:4326), for tests that must not
 #: depend on the bundled layer.
@@ -78,11 +79,12 @@ def test_region_grid_is_the_line_bounds_plus_margin_snapped():
 
 
 def test_region_grid_of_the_bundled_border_is_about_a_million_cells():
-    grid = region_grid()
+    bundled = load_border_line()
+    grid = region_grid(line=bundled)
     assert grid.cell_m == geo_settings.DENSITY_CELL_M
     assert 5e5 < grid.width * grid.height < 1.5e6
     # every point of the monitored region (border ± 50 km) is on the grid
-    region = region_polygon()
+    region = region_polygon(line=bundled)
     assert Polygon.from_bounds(*grid.bounds).contains(region)
 
 

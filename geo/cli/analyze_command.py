@@ -18,6 +18,7 @@ import textwrap
 from geo.cli.options import (
     add_analysis_options,
     add_ranking_options,
+    load_reference,
     load_selected_incidents,
     positive_int,
 )
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     params = AnalysisParameters.from_args(args)
     incidents = load_selected_incidents(args)
-    result = run_analysis(incidents, params)
+    result = run_analysis(incidents, params, reference=load_reference())
     if args.format == "json":
         json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

@@ -15,6 +15,7 @@ from pathlib import Path
 from geo.cli.options import (
     add_density_options,
     add_filter_options,
+    load_reference,
     load_selected_incidents,
     output_file,
 )
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     incidents = load_selected_incidents(args)
     surface = compute_density(
         incidents,
+        line=load_reference().line,
         cell_m=args.cell_m,
         bandwidth_m=args.bandwidth_m,
         kernel=args.kernel,

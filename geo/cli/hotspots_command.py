@@ -15,6 +15,7 @@ from pathlib import Path
 from geo import settings
 from geo.cli.options import (
     add_filter_options,
+    load_reference,
     load_selected_incidents,
     output_file,
     positive_float,
@@ -78,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         band_km=args.band_km,
         k_neighbours=args.k_neighbours,
         value=args.value,
+        line=load_reference().line,
     )
     result.to_file(out)
     summary = {label: n for label, n in result.summary().items() if n}

@@ -16,6 +16,8 @@ from geo import settings
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from layers.reference import ReferenceLayers
+
 
 def parse_date(text: str) -> dt.date:
     """Parse an ISO 8601 calendar date (``YYYY-MM-DD``) for an option."""
@@ -227,6 +229,13 @@ def output_file(path: str | Path) -> Path:
             f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist; create it first"
         )
     return out
+
+
+def load_reference() -> ReferenceLayers:
+    """Return the bundled reference layers, loaded once by the command and passed down."""
+    from layers.reference import ReferenceLayers
+
+    return ReferenceLayers.bundled()
 
 
 def load_selected_incidents(args: argparse.Namespace) -> gpd.GeoDataFrame:

@@ -33,7 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from geo import __version__, settings
-from geo.cli.options import add_analysis_options, add_ranking_options, positive_int
+from geo.cli.options import (
+    add_analysis_options,
+    add_ranking_options,
+    load_reference,
+    positive_int,
+)
 from geo.errors import BorderMonitorError, ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -153,6 +158,13 @@ def _make_out(path: Path) -> None:
         ) from exc
 
 
+def _layer_records() -> list[dict[str, Any]]:
+    """Return the provenance records of the bundled reference layers."""
+    import layers
+
+    return list(layers.list_layers())
+
+
 def _write_html_map(result: Any, path: Path) -> None:
     """Write the standalone offline map of the analysis (reference layers, sectors, ...)."""
     import layers
@@ -195,7 +207,9 @@ def run(args: argparse.Namespace) -> int:
         )
 
     def analyse() -> None:
-        state["result"] = run_analysis(state["incidents"], AnalysisParameters.from_args(args))
+        state["reference"] = reference = load_reference()
+        params = AnalysisParameters.from_args(args)
+        state["result"] = run_analysis(state["incidents"], params, reference=reference)
         state["inputs"] = report.collect_inputs(state["incidents"], store_path=store_path)
         _make_out(out)
 
@@ -230,6 +244,9 @@ def run(args: argparse.Namespace) -> int:
             top_n=args.top_n,
             title=args.title,
             command=command,
+            border=state["reference"].line,
+            crossings=state["reference"].crossings,
+            layer_records=_layer_records(),
         ),
         "gpkg": lambda p: _write_geopackage(exports, state["result"], state["incidents"], p),
         "geojson": lambda p: exports.export_sectors(state["result"], p, "geojson"),
