@@ -131,6 +131,23 @@ def build_towns() -> LayerBuild:
     )
 
 
+#: Columns of ``crossings``, in the order they are written.
+CROSSING_COLUMNS = (
+    "name",
+    "name_ar",
+    "counterpart",
+    "counterpart_ar",
+    "status",
+    "status_note",
+    "country",
+    "location_precision_m",
+    "location_note",
+    "source",
+)
+#: Those copied as they are from the curated table (the others are made from its columns).
+_CROSSING_COPIED = tuple(c for c in CROSSING_COLUMNS if c not in {"location_precision_m", "source"})
+
+
 def build_crossings() -> LayerBuild:
     """Build ``crossings`` from the curated, cited table ``data/sources/curated_crossings.csv``."""
     import csv
@@ -155,19 +172,7 @@ def build_crossings() -> LayerBuild:
             )
         rows.append(
             {
-                **{
-                    k: c[k]
-                    for k in (
-                        "name",
-                        "name_ar",
-                        "counterpart",
-                        "counterpart_ar",
-                        "status",
-                        "status_note",
-                        "country",
-                        "location_note",
-                    )
-                },
+                **{k: c[k] for k in _CROSSING_COPIED},
                 "location_precision_m": precision,
                 "source": f"{c['source']} {c['source_url']} (retrieved {c['retrieved']})",
                 "geometry": Point(lon, lat),
@@ -192,21 +197,4 @@ def build_crossings() -> LayerBuild:
         "Matraba/Matraba and every unofficial crossing: no sourced coordinate found "
         "(see data/README.md)",
     }
-    return LayerBuild(
-        "crossings",
-        gdf,
-        [
-            "name",
-            "name_ar",
-            "counterpart",
-            "counterpart_ar",
-            "status",
-            "status_note",
-            "country",
-            "location_precision_m",
-            "location_note",
-            "source",
-        ],
-        ["name"],
-        provenance,
-    )
+    return LayerBuild("crossings", gdf, list(CROSSING_COLUMNS), ["name"], provenance)
