@@ -103,12 +103,13 @@ def copy_incidents(out: Path) -> dict[str, Any]:
     Parameters
     ----------
     out
-        Output folder (``data/``).
+        The folder the copy is written in (``data/`` for the committed build).
 
     Returns
     -------
     dict
-        The provenance record.
+        Its record for ``data/provenance.json``, with the file's SHA-256 and its
+        number of features.
     """
     import hashlib
 

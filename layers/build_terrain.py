@@ -27,12 +27,13 @@ def build_terrain(out: Path) -> dict[str, Any]:
     Parameters
     ----------
     out
-        Output folder (``data/``).
+        The folder ``terrain.tif`` is written in (``data/`` for the committed build).
 
     Returns
     -------
     dict
-        The provenance record.
+        Its record for ``data/provenance.json``: the source grid, the rows and
+        columns read, the decoding, the shape and the elevation range.
     """
     import numpy as np
     import rasterio
