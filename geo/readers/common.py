@@ -1,0 +1,278 @@
+"""What every reader shares: the result, the messages, the limits, the property columns.
+
+:class:`RawFeatures` (what a reader returns), :func:`shorten` and
+:func:`file_error` (the text and error of a problem with the whole file),
+:func:`detect_format` and :func:`decode_text` (the first steps on a file's
+bytes), the feature-count and JSON-depth limits, the renaming of properties
+to the schema's columns, and the latitude/longitude columns of a table (CSV
+and ACLED).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from itertools import repeat
+from pathlib import PurePath
+
+import numpy as np
+import pandas as pd
+
+from geo import schema
+from geo.errors import FeatureProblem, ValidationError
+
+#: Formats a file can be read as.
+FORMATS = ("geojson", "ndjson", "csv", "acled", "gpkg")
+
+#: Latitude/longitude column pairs recognised in a CSV, in order of preference.
+CSV_COORDINATE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("latitude", "longitude"),
+    ("lat", "lon"),
+    ("lat", "lng"),
+    ("lat", "long"),
+    ("y", "x"),
+)
+
+#: Text shown for a value in a message (longer values are shortened).
+_MAX_SHOWN = 80
+
+
+@dataclass
+class RawFeatures:
+    """Features as read from a file, before validation.
+
+    Attributes
+    ----------
+    format
+        One of :data:`FORMATS`.
+    properties
+        One row per feature (object dtype), columns named as in the schema
+        where recognised.
+    lon, lat
+        Coordinates in EPSG:4326 (NaN where the feature has none usable).
+    problems
+        Feature-level errors found while reading (the feature is rejected).
+    warnings
+        File-level warnings (an ignored property, a reprojection, ...).
+    ids
+        The id given by the file for each feature (``None`` when absent).
+    """
+
+    format: str
+    properties: pd.DataFrame
+    lon: np.ndarray
+    lat: np.ndarray
+    problems: list[FeatureProblem] = field(default_factory=list)
+    warnings: list[FeatureProblem] = field(default_factory=list)
+    ids: list[str | None] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.lon)
+
+
+def shorten(value: object, limit: int = _MAX_SHOWN) -> str:
+    """Return ``value`` as text of at most ``limit`` characters, for messages."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def file_error(field_name: str, value: object, reason: str, fix: str) -> ValidationError:
+    """Return the :class:`ValidationError` of one problem with the whole file."""
+    problem = FeatureProblem(None, None, field_name, shorten(value), reason, fix)
+    return ValidationError([problem], summary=f"file rejected: {reason}")
+
+
+def detect_format(data: bytes, filename: str) -> str:
+    """Return the format of a file from its name, else from its first bytes.
+
+    Parameters
+    ----------
+    data
+        The file's bytes.
+    filename
+        Its name (only the extension is used).
+    """
+    suffix = PurePath(filename or "").suffix.lower()
+    if data.startswith(b"SQLite format 3\x00") or suffix == ".gpkg":
+        return "gpkg"
+    if suffix in {".ndjson", ".geojsonl", ".geojsons", ".jsonl", ".geojsonseq"}:
+        return "ndjson"
+    if suffix in {".csv", ".tsv", ".txt"}:
+        return "csv"
+    if suffix in {".geojson", ".json"}:
+        return "geojson"
+    head = data.lstrip()[:1]
+    return "geojson" if head in (b"{", b"[", b"\x1e") else "csv"
+
+
+def decode_text(data: bytes) -> str:
+    """Decode UTF-8 bytes (a byte-order mark is allowed) or raise ValidationError."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise file_error(
+            "file",
+            data[:2],
+            "the file is UTF-16, not UTF-8",
+            "save it as UTF-8 (in most editors: Save as… > Encoding > UTF-8)",
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise file_error(
+            "file",
+            data[max(0, exc.start - 10) : exc.start + 10],
+            f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line})",
+            "save the file as UTF-8",
+        ) from None
+    if "\x00" in text:
+        raise file_error(
+            "file",
+            "\\x00",
+            "the file contains NUL bytes: it is binary, not text",
+            "upload a GeoJSON, CSV or GeoPackage file",
+        )
+    if not text.strip():
+        raise file_error("file", "", "the file is empty", "upload a file with at least one feature")
+    return text
+
+
+def _check_count(n: int, max_features: int) -> None:
+    if n > max_features:
+        raise file_error(
+            "features",
+            n,
+            f"{n} features, more than the limit of {max_features}",
+            "split the file into smaller files, or raise the limit (max_features)",
+        )
+
+
+def _structural_depth(text: str | bytes) -> int:
+    """Return an upper estimate of the nesting depth (brackets in strings count too)."""
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    brackets = np.frombuffer(data.translate(None, _NOT_BRACKETS), dtype=np.uint8)
+    step = np.where((brackets == ord("{")) | (brackets == ord("[")), 1, -1)
+    return int(np.cumsum(step).max(initial=0))
+
+
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"{}[]")
+
+
+def _exact_depth(value: object) -> int:
+    depth = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            depth = max(depth, level)
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            depth = max(depth, level)
+            stack.extend((v, level + 1) for v in item)
+    return depth
+
+
+def _too_deep(max_depth: int, depth: int | str) -> ValidationError:
+    return file_error(
+        "file",
+        f"depth {depth}",
+        f"JSON nested deeper than the limit of {max_depth} levels",
+        "incidents need only FeatureCollection > Feature > properties: flatten nested values",
+    )
+
+
+def _loads(text: str, *, max_depth: int, data: bytes | None = None) -> object:
+    """Parse JSON text (``data``: the same as bytes), refusing nesting deeper than ``max_depth``."""
+    estimate = _structural_depth(data if data is not None else text)
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise _too_deep(max_depth, f"over {max_depth}") from None
+    if estimate > max_depth:
+        depth = _exact_depth(value)
+        if depth > max_depth:
+            raise _too_deep(max_depth, depth)
+    return value
+
+
+def _property_frame(rows: list[dict], warnings: list[FeatureProblem]) -> pd.DataFrame:
+    """Return the properties as a frame with schema names; warn about others."""
+    keys: set = set().union(*rows)
+    known = set(schema.INCIDENT_COLUMNS)
+    columns: dict[str, object] = {}
+    ignored = []
+    for key in sorted(keys, key=lambda k: (k not in known, str(k))):
+        name = str(key).strip().lower()
+        if key in known:
+            columns[key] = key
+        elif name in known and name not in keys and name not in columns:
+            columns[name] = key
+        else:
+            ignored.append(str(key))
+    index = pd.RangeIndex(len(rows))
+    frame = pd.DataFrame(
+        {
+            name: pd.Series(list(map(dict.get, rows, repeat(key))), index=index, dtype=object)
+            for name, key in columns.items()
+        },
+        index=index,
+    )
+    if ignored:
+        warnings.append(
+            FeatureProblem(
+                None,
+                None,
+                "properties",
+                shorten(", ".join(sorted(ignored))),
+                "properties not in the incident schema are not stored",
+                "rename them to schema fields (" + ", ".join(schema.INCIDENT_COLUMNS) + ") "
+                "or put their content in description",
+                "warning",
+            )
+        )
+    return frame
+
+
+def _coordinate_columns(frame: pd.DataFrame) -> tuple[str, str]:
+    for lat_name, lon_name in CSV_COORDINATE_COLUMNS:
+        if lat_name in frame.columns and lon_name in frame.columns:
+            return lat_name, lon_name
+    raise file_error(
+        "header",
+        ", ".join(map(str, frame.columns[:20])),
+        "no latitude/longitude columns found",
+        "name the coordinate columns latitude and longitude (or lat/lon, y/x), in decimal degrees",
+    )
+
+
+def _coordinates(
+    frame: pd.DataFrame, lat_name: str, lon_name: str, ids: list, problems: list
+) -> tuple[np.ndarray, np.ndarray]:
+    lat = pd.to_numeric(frame[lat_name], errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(frame[lon_name], errors="coerce").to_numpy(dtype=float)
+    for name, values in ((lat_name, lat), (lon_name, lon)):
+        raw = frame[name]
+        bad = np.flatnonzero(np.isnan(values) & raw.notna().to_numpy())
+        missing = np.flatnonzero(raw.isna().to_numpy())
+        for i in bad:
+            problems.append(
+                FeatureProblem(
+                    int(i),
+                    ids[i],
+                    name,
+                    shorten(raw.iat[i]),
+                    "the coordinate is not a number",
+                    "write decimal degrees with a point, e.g. 34.3941 (not 34°23'39\" or 34,39)",
+                )
+            )
+        for i in missing:
+            problems.append(
+                FeatureProblem(
+                    int(i),
+                    ids[i],
+                    name,
+                    "",
+                    "the coordinate is missing",
+                    "fill in latitude and longitude in decimal degrees",
+                )
+            )
+    return lon, lat

@@ -1,0 +1,206 @@
+"""GeoJSON Feature objects to :class:`~geo.readers.common.RawFeatures`.
+
+Shared by the GeoJSON and newline-delimited GeoJSON readers (and, for the
+diagnosis of a geometry that is not a Point, by the GeoPackage reader).
+"""
+
+from __future__ import annotations
+
+from itertools import repeat
+from operator import itemgetter
+
+import numpy as np
+
+from geo.errors import FeatureProblem
+from geo.readers.common import RawFeatures, _property_frame, shorten
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _geometry_problem(index: int, fid: str | None, geometry: object) -> FeatureProblem | None:
+    """Return the problem of a GeoJSON geometry that is not a usable Point, else None."""
+
+    def problem(value: object, reason: str, fix: str) -> FeatureProblem:
+        return FeatureProblem(index, fid, "geometry", shorten(value), reason, fix)
+
+    if geometry is None:
+        return problem(
+            None,
+            "the geometry is missing (null)",
+            "give the incident a Point at the reported place, with location_precision_m",
+        )
+    if not isinstance(geometry, dict):
+        return problem(
+            geometry,
+            "the geometry is not a GeoJSON object",
+            'write {"type": "Point", "coordinates": [longitude, latitude]}',
+        )
+    gtype = geometry.get("type")
+    if gtype != "Point":
+        return problem(
+            gtype,
+            f"the geometry is a {gtype}, not a Point (it is not turned into a point: that "
+            "would invent a location)",
+            "give a Point at the reported place and set location_precision_m to the area's size",
+        )
+    coords = geometry.get("coordinates")
+    if not isinstance(coords, list) or len(coords) < 2:
+        return problem(
+            coords,
+            "the Point has no [longitude, latitude] coordinates",
+            "write coordinates as [longitude, latitude] in decimal degrees",
+        )
+    if not (_is_number(coords[0]) and _is_number(coords[1])):
+        return problem(
+            coords,
+            "the coordinates are not numbers",
+            "write coordinates as numbers [longitude, latitude], without quotes",
+        )
+    return None
+
+
+def _well_formed_points(features: list) -> tuple[list[dict], list, np.ndarray, np.ndarray] | None:
+    """Return ``(properties, ids, lon, lat)`` when every feature is a well-formed Point Feature.
+
+    The common case, checked a column at a time (C-level ``map`` over the features
+    instead of a Python loop); ``None`` when any feature is not a Feature with an
+    object of properties and a Point of two numbers: :func:`_features_to_raw` then
+    diagnoses each feature.
+    """
+    try:
+        if set(map(type, features)) != {dict}:
+            return None
+        if set(map(itemgetter("type"), features)) != {"Feature"}:
+            return None
+        rows = list(map(itemgetter("properties"), features))
+        geometries = list(map(itemgetter("geometry"), features))
+        if set(map(type, rows)) != {dict} or set(map(type, geometries)) != {dict}:
+            return None
+        if set(map(itemgetter("type"), geometries)) != {"Point"}:
+            return None
+        coords = list(map(itemgetter("coordinates"), geometries))
+        if set(map(type, coords)) != {list}:
+            return None
+        xs = list(map(itemgetter(0), coords))
+        ys = list(map(itemgetter(1), coords))
+        if not set(map(type, xs)) | set(map(type, ys)) <= {int, float}:
+            return None
+        lon = np.array(xs, dtype=float)
+        lat = np.array(ys, dtype=float)
+    except (KeyError, IndexError, TypeError, OverflowError):  # not the common case
+        return None
+    pids = list(map(dict.get, rows, repeat("id")))
+    if None in pids:  # the Feature's own id stands in for a missing properties.id
+        for i in [i for i, v in enumerate(pids) if v is None]:
+            fid = features[i].get("id")
+            if fid is not None:
+                rows[i] = {**rows[i], "id": fid}
+                pids[i] = fid
+    ids = [
+        v if type(v) is str and len(v) <= 60 else (None if v is None else shorten(v, 60))
+        for v in pids
+    ]
+    return rows, ids, lon, lat
+
+
+def _features_to_raw(
+    features: list, fmt: str, transformer, *, problems: list[FeatureProblem] | None = None
+) -> RawFeatures:
+    fast = None if problems else _well_formed_points(features)
+    if fast is not None:
+        rows, ids, lon, lat = fast
+        warnings: list[FeatureProblem] = []
+        if transformer is not None:
+            _reproject(lon, lat, transformer, warnings)
+        return RawFeatures(fmt, _property_frame(rows, warnings), lon, lat, [], warnings, ids)
+    n = len(features)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    problems = list(problems or [])
+    warnings: list[FeatureProblem] = []
+    rows: list[dict] = []
+    ids: list[str | None] = []
+    for i, feature in enumerate(features):
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            kind = feature.get("type") if isinstance(feature, dict) else type(feature).__name__
+            if feature is not _UNPARSABLE:
+                problems.append(
+                    FeatureProblem(
+                        i,
+                        None,
+                        "type",
+                        shorten(kind),
+                        "not a GeoJSON Feature",
+                        'wrap it as {"type": "Feature", "geometry": {...}, "properties": {...}}',
+                    )
+                )
+            rows.append({})
+            ids.append(None)
+            continue
+        props = feature.get("properties")
+        fid = feature.get("id")
+        if props is None:
+            props = {}
+        if not isinstance(props, dict):
+            problems.append(
+                FeatureProblem(
+                    i,
+                    None,
+                    "properties",
+                    shorten(props),
+                    "properties is not an object",
+                    'write properties as {"date": ..., "type": ..., ...}',
+                )
+            )
+            props = {}
+        if props.get("id") is None and fid is not None:
+            props = {**props, "id": fid}
+        rows.append(props)
+        pid = props.get("id")
+        ids.append(None if pid is None else shorten(pid, 60))
+        geometry = feature.get("geometry")
+        coords = geometry.get("coordinates") if type(geometry) is dict else None
+        if (  # the common case, checked inline; anything else gets the full diagnosis
+            type(coords) is list
+            and len(coords) >= 2
+            and type(coords[0]) in _NUMBER_TYPES
+            and type(coords[1]) in _NUMBER_TYPES
+            and geometry.get("type") == "Point"
+        ):
+            lon[i], lat[i] = coords[0], coords[1]
+            continue
+        problem = _geometry_problem(i, ids[-1], geometry)
+        if problem is None:
+            lon[i], lat[i] = float(coords[0]), float(coords[1])
+        else:
+            problems.append(problem)
+    if transformer is not None:
+        _reproject(lon, lat, transformer, warnings)
+    frame = _property_frame(rows, warnings)
+    return RawFeatures(fmt, frame, lon, lat, problems, warnings, ids)
+
+
+def _reproject(lon: np.ndarray, lat: np.ndarray, transformer, warnings: list) -> None:
+    """Reproject the finite coordinates in place to WGS 84; say so in ``warnings``."""
+    crs, transform = transformer
+    finite = np.isfinite(lon) & np.isfinite(lat)
+    with np.errstate(all="ignore"):
+        x, y = transform.transform(lon[finite], lat[finite], errcheck=False)
+    lon[finite], lat[finite] = x, y
+    warnings.append(
+        FeatureProblem(
+            None,
+            None,
+            "crs",
+            shorten(crs.to_string()),
+            f"coordinates were reprojected from {crs.name} to WGS 84",
+            "none needed; RFC 7946 files are in WGS 84 and carry no 'crs' member",
+            "warning",
+        )
+    )
+
+
+_UNPARSABLE = object()
+_NUMBER_TYPES = (int, float)
