@@ -156,9 +156,7 @@ def resolve_weights(
         excluded |= incident_based
     total = sum(used.values())
     used = {k: (v / total if total > 0 else 0.0) for k, v in used.items()}
-    return WeightPlan(
-        requested=wanted, used=used, excluded=frozenset(excluded), notes=tuple(notes)
-    )
+    return WeightPlan(requested=wanted, used=used, excluded=frozenset(excluded), notes=tuple(notes))
 
 
 def normalise_criteria(
