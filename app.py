@@ -202,7 +202,12 @@ def validate_upload(data: bytes, filename: str, path: str, token: tuple[Any, ...
 def export_bytes(
     path: str, key: str, params: dict[str, Any], what: str, _token: tuple[Any, ...]
 ) -> bytes:
-    """Return a download: ``sectors.csv|geojson|gpkg``, ``density.tif`` or ``report.pdf``."""
+    """Return the bytes of one download of this analysis (``what`` is its file name).
+
+    ``sectors.csv|geojson|gpkg``, ``incidents.csv|geojson``, ``incidents_acled.csv``,
+    ``density.tif`` or ``report.pdf``. The incident files hold the incidents this analysis
+    selected (the filters applied).
+    """
     from geo import exports
 
     result = analyse(path, key, params, _token)
@@ -210,6 +215,12 @@ def export_bytes(
         out = Path(tmp) / what
         if what.startswith("sectors."):
             exports.export_sectors(result, out)
+        elif what == "incidents.csv":
+            exports.export_incidents_csv(result.incidents, out)
+        elif what == "incidents_acled.csv":
+            exports.export_incidents_acled(result.incidents, out)
+        elif what == "incidents.geojson":
+            exports.export_incidents(result.incidents, out, "geojson")
         elif what == "density.tif":
             exports.export_density(result, out)
         elif what == "report.pdf":
@@ -459,18 +470,26 @@ def downloads_section(path: str, token: tuple[Any, ...], params: dict[str, Any])
             args=(stamp,),
             key="prepare_downloads",
         )
-        st.caption("Sectors as CSV, GeoJSON and GeoPackage, density as GeoTIFF, the PDF report.")
+        st.caption(
+            "Sectors as CSV, GeoJSON and GeoPackage; the selected incidents as CSV (every "
+            "field, safe to open in a spreadsheet), in ACLED's layout and as GeoJSON; density "
+            "as GeoTIFF; the PDF report."
+        )
         return
     result = analyse(path, key, params, token)
     files = [
         ("Sectors (CSV)", "sectors.csv", "text/csv"),
         ("Sectors (GeoJSON)", "sectors.geojson", "application/geo+json"),
         ("Sectors (GeoPackage)", "sectors.gpkg", "application/geopackage+sqlite3"),
+        ("Incidents (CSV)", "incidents.csv", "text/csv"),
+        ("Incidents (ACLED CSV)", "incidents_acled.csv", "text/csv"),
+        ("Incidents (GeoJSON)", "incidents.geojson", "application/geo+json"),
     ]
     if result.density is not None:
         files.append(("Density (GeoTIFF)", "density.tif", "image/tiff"))
     files.append(("Report (PDF)", "report.pdf", "application/pdf"))
-    for col, (label, name, mime) in zip(st.columns(len(files)), files, strict=True):
+    columns = [*st.columns(4), *st.columns(4)]
+    for col, (label, name, mime) in zip(columns, files, strict=False):
         col.download_button(
             label,
             data=export_bytes(path, key, params, name, token),

@@ -142,6 +142,8 @@ def grid_for_bounds(bounds: tuple[float, float, float, float], *, cell_m: float)
         )
     x0 = math.floor(xmin / cell_m) * cell_m
     y0 = math.ceil(ymax / cell_m) * cell_m
+    x0 -= cell_m * (x0 > xmin)  # the division underflows for tiny values (-5e-324 / 100)
+    y0 += cell_m * (y0 < ymax)
     width = max(1, math.ceil((xmax - x0) / cell_m))
     height = max(1, math.ceil((y0 - ymin) / cell_m))
     width += x0 + width * cell_m < xmax  # guard the rounding of the divisions

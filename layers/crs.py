@@ -19,15 +19,31 @@ with :meth:`pyproj.Proj.get_factors`.
 from __future__ import annotations
 
 from pyproj import CRS
+from pyproj.crs import ProjectedCRS
+from pyproj.crs.coordinate_operation import TransverseMercatorConversion
 
 #: PROJ definition of the metric CRS (metres, WGS 84 datum).
 METRIC_PROJ = (
     "+proj=tmerc +lat_0=34 +lon_0=36.2 +k=1 +x_0=500000 +y_0=0 "
     "+ellps=WGS84 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs +type=crs"
 )
+#: Name of the metric CRS in its WKT: GeoTIFF and GeoPackage files written in it
+#: carry this name, so gdalinfo, ogrinfo and QGIS show it instead of "unknown".
+METRIC_CRS_NAME = "WGS 84 / Lebanon-Syria border TM 36.2E"
 
-#: The project's metric CRS, used for every measurement.
-METRIC_CRS: CRS = CRS.from_proj4(METRIC_PROJ)
+#: The project's metric CRS, used for every measurement: :data:`METRIC_PROJ` as a
+#: named projected CRS on EPSG:4326 (the same coordinates to the last bit).
+METRIC_CRS: CRS = ProjectedCRS(
+    conversion=TransverseMercatorConversion(
+        latitude_natural_origin=34.0,
+        longitude_natural_origin=36.2,
+        false_easting=500_000.0,
+        false_northing=0.0,
+        scale_factor_natural_origin=1.0,
+    ),
+    geodetic_crs=CRS.from_epsg(4326),
+    name=METRIC_CRS_NAME,
+)
 
 #: Geographic CRS of every stored layer and of every input.
 GEOGRAPHIC_CRS: CRS = CRS.from_epsg(4326)

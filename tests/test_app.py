@@ -255,3 +255,10 @@ def test_the_seeded_sample_cannot_be_undone_from_the_app(tmp_path, monkeypatch):
     assert not at.exception
     assert not [b for b in at.button if b.key == "undo"]
     assert any("No upload to undo" in c.value for c in at.caption)
+
+
+def test_incident_downloads_are_offered(app):
+    app.button(key="prepare_downloads").click().run()
+    assert not app.exception
+    labels = [b.proto.label for b in app.get("download_button")]
+    assert {"Incidents (CSV)", "Incidents (ACLED CSV)", "Incidents (GeoJSON)"} <= set(labels)

@@ -201,6 +201,9 @@ def test_report_end_to_end_on_the_bundled_sample(tmp_path, capsys):
         "sectors.csv",
         "density.tif",
         "map.html",
+        "incidents.csv",  # issue 11: the incidents beside the sectors
+        "incidents_acled.csv",
+        "incidents.geojson",
         "manifest.json",
     ]
     # The bundled sample is too small for an incident-based ranking: said on stderr, once.

@@ -27,3 +27,36 @@ def test_projected_distance_matches_geodesic():
     _, _, geodesic = Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)
     assert projected == pytest.approx(geodesic, rel=3e-5)
     assert METRIC_CRS.axis_info[0].unit_name == "metre"
+
+
+def test_files_in_the_metric_crs_carry_its_name(tmp_path):
+    """GeoTIFF and GeoPackage written in the metric CRS name it (not "unknown")."""
+    import os
+    import shutil
+    import subprocess
+
+    import geopandas as gpd
+    import rasterio
+    from affine import Affine
+    from shapely.geometry import Point
+
+    from layers.crs import METRIC_CRS_NAME
+
+    tif, gpkg = tmp_path / "d.tif", tmp_path / "p.gpkg"
+    with rasterio.open(
+        tif, "w", driver="GTiff", width=2, height=2, count=1, dtype="float32",
+        crs=METRIC_CRS, transform=Affine(250.0, 0, 500_000.0, 0, -250.0, 3_800_000.0),
+    ) as dst:  # fmt: skip
+        dst.write(np.zeros((1, 2, 2), dtype="float32"))
+    gpd.GeoDataFrame({"a": [1]}, geometry=[Point(500_000, 3_800_000)], crs=METRIC_CRS).to_file(gpkg)
+    with rasterio.open(tif) as src:
+        assert src.crs.to_wkt().startswith(f'PROJCS["{METRIC_CRS_NAME}"')
+    assert gpd.read_file(gpkg).crs.name == METRIC_CRS_NAME
+    # the command-line tools show it too (CI installs gdal-bin)
+    if shutil.which("gdalinfo") is None:
+        assert os.environ.get("CI") != "true", "gdal-bin is missing in CI"
+        pytest.skip("gdalinfo not installed")
+    for tool, path in (("gdalinfo", tif), ("ogrinfo", gpkg)):
+        args = [tool, str(path)] if tool == "gdalinfo" else [tool, "-so", str(path), "p"]
+        shown = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+        assert METRIC_CRS_NAME in shown

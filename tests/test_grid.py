@@ -7,7 +7,7 @@ import math
 import geopandas as gpd
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from pyproj import Transformer
@@ -57,6 +57,8 @@ def test_fractional_index_of_cell_centres_is_the_cell(x0, y0, cell):
     dy=st.floats(0, 5e4),
     cell=st.sampled_from([100.0, 250.0, 3000.0]),
 )
+@example(xmin=-5e-324, ymin=0.0, dx=0.0, dy=0.0, cell=100.0)  # the division underflowed
+@example(xmin=0.0, ymin=-5e-324, dx=0.0, dy=5e-324, cell=100.0)
 def test_grid_for_bounds_covers_and_snaps(xmin, ymin, dx, dy, cell):
     grid = grid_for_bounds((xmin, ymin, xmin + dx, ymin + dy), cell_m=cell)
     gx0, gy0, gx1, gy1 = grid.bounds

@@ -3,16 +3,15 @@
 Runs the same analysis as ``python -m geo analyze`` with the same options, then
 writes into ``--out DIR`` the formats asked for (all by default):
 
-========  ===================  =====================================================
-format    file                 content
-========  ===================  =====================================================
-pdf       ``report.pdf``       the priority-sector report
-gpkg      ``report.gpkg``      layers ``sectors``, ``incidents``, ``hotspots`` (if any)
-geojson   ``sectors.geojson``  ranked sectors (RFC 7946)
-csv       ``sectors.csv``      ranked sectors, no geometry
-tif       ``density.tif``      density surface, Cloud-Optimised GeoTIFF
-html      ``map.html``         standalone map that works offline
-========  ===================  =====================================================
+- ``pdf``: ``report.pdf``, the priority-sector report;
+- ``gpkg``: ``report.gpkg``, layers ``sectors``, ``incidents``, ``hotspots`` (if any);
+- ``geojson``: ``sectors.geojson`` (ranked sectors, RFC 7946) and ``incidents.geojson``
+  (the incidents, every field);
+- ``csv``: ``sectors.csv`` (ranked sectors, no geometry), ``incidents.csv`` (the
+  incidents, every field, safe to open in a spreadsheet) and ``incidents_acled.csv``
+  (the incidents in ACLED's column layout);
+- ``tif``: ``density.tif``, the density surface as a Cloud-Optimised GeoTIFF;
+- ``html``: ``map.html``, a standalone map that works offline;
 
 plus ``manifest.json`` (parameters, the SHA-256 of every input and output, the
 command that regenerates them).
@@ -51,6 +50,12 @@ OUTPUT_FILES = {
     "csv": "sectors.csv",
     "tif": "density.tif",
     "html": "map.html",
+}
+#: The incidents, written beside the sectors in the same format: output -> (format, file).
+INCIDENT_FILES = {
+    "incidents-csv": ("csv", "incidents.csv"),
+    "incidents-acled": ("csv", "incidents_acled.csv"),
+    "incidents-geojson": ("geojson", "incidents.geojson"),
 }
 MANIFEST = "manifest.json"
 
@@ -256,6 +261,19 @@ def run(args: argparse.Namespace) -> int:
     }
     for fmt in args.format:
         output(fmt, writers[fmt])
+    incident_writers: dict[str, Callable[[Path], Any]] = {
+        "incidents-csv": lambda p: exports.export_incidents_csv(state["incidents"], p),
+        "incidents-acled": lambda p: exports.export_incidents_acled(state["incidents"], p),
+        "incidents-geojson": lambda p: exports.export_incidents(state["incidents"], p, "geojson"),
+    }
+    for name, (fmt, file) in INCIDENT_FILES.items():
+        if fmt in args.format:
+
+            def write_incidents(name: str = name, target: Path = out / file) -> None:
+                incident_writers[name](target)
+                written[name] = target
+
+            steps.append((f"writing {file}", write_incidents))
 
     progress = tqdm(
         total=len(steps), desc="report", unit="step", file=sys.stderr, leave=False, disable=None
