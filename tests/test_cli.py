@@ -234,7 +234,12 @@ def test_report_without_incidents_skips_the_density_and_says_why(tmp_path, capsy
     argv = ["report", "--out", str(out_dir), "--since", "2030-01-01", "--format", "tif,csv"]
     code, out, err = _run([*argv, "--cell-m", "4000", "--draws", "50"], capsys)
     assert code == 0, err
-    assert [Path(p).name for p in out.splitlines()] == ["sectors.csv", "manifest.json"]
+    assert [Path(p).name for p in out.splitlines()] == [
+        "sectors.csv",
+        "incidents.csv",
+        "incidents_acled.csv",
+        "manifest.json",
+    ]
     assert err.splitlines()[0].startswith("warning: density.tif not written: density not computed")
     assert not (out_dir / "density.tif").exists()  # no stale surface left beside the new files
     manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
