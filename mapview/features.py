@@ -1,0 +1,129 @@
+"""Display copies of layers and the helpers that draw them as GeoJSON or points.
+
+:func:`prepare_layer` makes the small, escaped copy of a layer that is sent to
+the browser; :func:`_add_geojson` draws it with a style per class
+(:func:`_classify` turns one style per feature into a few distinct ones) and an
+escaped tooltip; :func:`_add_points` draws points with their escaped tooltips.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from geo import settings
+from mapview.escaping import escape_text
+
+_DECIMALS = settings.MAP_COORDINATE_DECIMALS
+
+
+def prepare_layer(
+    gdf: gpd.GeoDataFrame,
+    *,
+    columns: list[str] | tuple[str, ...] = (),
+    simplify_m: float = settings.MAP_SIMPLIFY_M,
+    decimals: int = _DECIMALS,
+) -> gpd.GeoDataFrame:
+    """Return a small, escaped display copy of a layer for the browser.
+
+    Geometries are simplified in the metric CRS (never in degrees), brought back
+    to EPSG:4326 and rounded; only ``columns`` are kept, their text escaped.
+
+    Parameters
+    ----------
+    gdf
+        A layer with a CRS.
+    columns
+        Properties to keep (missing ones are skipped).
+    simplify_m
+        Simplification tolerance in metres (0 keeps every vertex).
+    decimals
+        Decimals of the coordinates sent.
+    """
+    keep = [c for c in columns if c in gdf.columns]
+    out = gdf[[*keep, gdf.geometry.name]].copy()
+    out = out[out.geometry.notna() & ~out.geometry.is_empty]
+    if simplify_m > 0 and len(out):
+        metric = out.geometry.to_crs(settings.METRIC_CRS)
+        out = out.set_geometry(metric.simplify(simplify_m, preserve_topology=True).to_crs(4326))
+    else:
+        out = out.to_crs(4326)
+    out = out.set_geometry(shapely.set_precision(out.geometry.to_numpy(), 10.0**-decimals))
+    for c in keep:
+        series = out[c]
+        if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+            out[c] = [escape_text(v) for v in series]
+        elif pd.api.types.is_float_dtype(series):
+            out[c] = series.round(3).astype(object).where(series.notna(), None)
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            out[c] = series.dt.strftime("%Y-%m-%d").fillna("")
+    return out
+
+
+def _add_points(
+    group: folium.FeatureGroup, shown: gpd.GeoDataFrame, tips: list[str], style: dict[str, Any]
+) -> None:
+    """Add one circle marker per point of an escaped display layer, with its (escaped) tooltip."""
+    for point, tip in zip(shown.geometry, tips, strict=True):
+        folium.CircleMarker(
+            [point.y, point.x], fill=True, fill_opacity=1, tooltip=tip, **style
+        ).add_to(group)
+
+
+def _add_geojson(
+    group: folium.FeatureGroup,
+    gdf: gpd.GeoDataFrame,
+    *,
+    style: dict[str, Any] | None = None,
+    classes: list[dict[str, Any]] | None = None,
+    tooltip: dict[str, str] | None = None,
+    name: str,
+) -> None:
+    """Add an already escaped display layer as GeoJSON with an escaped tooltip.
+
+    With ``classes``, the integer property ``_class`` of each feature picks the
+    style added to ``style``.
+    """
+    if gdf is None or len(gdf) == 0:
+        return
+    base = dict(style or {})
+
+    def style_function(feature: dict[str, Any]) -> dict[str, Any]:
+        out = dict(base)
+        index = feature.get("properties", {}).get("_class")
+        if classes and index is not None:
+            out.update(classes[int(index)])
+        return out
+
+    tip = None
+    if tooltip:
+        fields = [f for f in tooltip if f in gdf.columns]
+        tip = folium.GeoJsonTooltip(
+            fields=fields, aliases=[escape_text(tooltip[f]) for f in fields], sticky=True
+        )
+    folium.GeoJson(
+        gdf.__geo_interface__,
+        name=name,
+        style_function=style_function,
+        tooltip=tip,
+        smooth_factor=1.0,
+    ).add_to(group)
+
+
+def _classify(styles: list[dict[str, Any]]) -> tuple[list[int], list[dict[str, Any]]]:
+    """Return an index per feature into the list of distinct ``styles``."""
+    table: list[dict[str, Any]] = []
+    keys: dict[str, int] = {}
+    out = []
+    for st in styles:
+        key = json.dumps(st, sort_keys=True)
+        if key not in keys:
+            keys[key] = len(table)
+            table.append(st)
+        out.append(keys[key])
+    return out, table

@@ -1,0 +1,177 @@
+"""The surface layers: the density image and the Gi* hot spots.
+
+:func:`density_image` turns a density surface into a PNG resampled to Web
+Mercator (rasterio, pyproj, matplotlib and Pillow are imported inside it);
+:func:`_add_density` and :func:`_add_hotspots` draw the two layers with their
+legends.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+
+from geo import settings
+from mapview.controls import _swatch
+from mapview.escaping import escape_text
+from mapview.features import _add_geojson, _classify, prepare_layer
+
+#: Hot-spot bins (Gi* with FDR) -> (colour, label).
+HOTSPOT_COLOURS = {
+    3: ("#b2182b", "hot spot, 99 %"),
+    2: ("#ef8a62", "hot spot, 95 %"),
+    1: ("#fddbc7", "hot spot, 90 %"),
+    -1: ("#d1e5f0", "cold spot, 90 %"),
+    -2: ("#67a9cf", "cold spot, 95 %"),
+    -3: ("#2166ac", "cold spot, 99 %"),
+}
+
+
+def density_image(
+    surface: Any, *, max_pixels: int = settings.MAP_DENSITY_MAX_PIXELS
+) -> tuple[str, list[list[float]], float]:
+    """Return a density surface as a PNG data URI with its EPSG:4326 bounds.
+
+    The surface is resampled to Web Mercator (what Leaflet displays) so that
+    the image lies exactly where it should; cells below 1 % of the maximum are
+    transparent.
+
+    Parameters
+    ----------
+    surface
+        A :class:`geo.density.DensitySurface` (``values``, ``transform``, ``crs``).
+    max_pixels
+        Largest side of the image.
+
+    Returns
+    -------
+    tuple
+        ``(data_uri, [[south, west], [north, east]], vmax)`` with ``vmax`` in
+        the surface's units.
+    """
+    from affine import Affine
+    from matplotlib import colormaps
+    from PIL import Image
+    from pyproj import Transformer
+    from rasterio.transform import array_bounds
+    from rasterio.warp import Resampling, reproject, transform_bounds
+
+    values = np.asarray(surface.values, dtype="float64")
+    height, width = values.shape
+    left, bottom, right, top = array_bounds(height, width, surface.transform)
+    dst_crs = "EPSG:3857"
+    mx0, my0, mx1, my1 = transform_bounds(surface.crs, dst_crs, left, bottom, right, top)
+    scale = max(1.0, max(width, height) / max_pixels)
+    w, h = max(1, round(width / scale)), max(1, round(height / scale))
+    transform = Affine((mx1 - mx0) / w, 0.0, mx0, 0.0, -(my1 - my0) / h, my1)
+    dst = np.full((h, w), np.nan)
+    reproject(
+        values,
+        dst,
+        src_transform=surface.transform,
+        src_crs=surface.crs,
+        dst_transform=transform,
+        dst_crs=dst_crs,
+        resampling=Resampling.average,
+        src_nodata=np.nan,
+        dst_nodata=np.nan,
+    )
+    vmax = float(np.nanmax(dst)) if np.isfinite(dst).any() else 0.0
+    rgba = np.zeros((h, w, 4), dtype=np.uint8)
+    if vmax > 0:
+        norm = np.clip(np.nan_to_num(dst / vmax), 0.0, 1.0)
+        rgba = (colormaps["inferno_r"](norm) * 255).astype(np.uint8)
+        rgba[..., 3] = np.where(norm >= 0.01, (80 + 140 * norm).astype(np.uint8), 0)
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, mode="RGBA").save(buffer, format="PNG", optimize=True)
+    uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    mx0, my1, mx1, my0 = array_bounds(h, w, transform)
+    to_geo = Transformer.from_crs(dst_crs, 4326, always_xy=True)
+    west, south = to_geo.transform(mx0, my1)
+    east, north = to_geo.transform(mx1, my0)
+    return uri, [[south, west], [north, east]], vmax
+
+
+def _add_density(
+    density: Any,
+    density_overlay: tuple[str, list[list[float]], float] | None,
+    *,
+    group: Callable[..., folium.FeatureGroup],
+    legend: list[str],
+) -> None:
+    """Draw a density surface as an image and add its colour ramp to the legend.
+
+    Parameters
+    ----------
+    density
+        A :class:`geo.density.DensitySurface`; nothing is drawn when it is zero everywhere.
+    density_overlay
+        Its :func:`density_image`, if already made.
+    group
+        Makes the layer's feature group: ``group(name, *, show=True)`` (from :func:`build_map`).
+    legend
+        Rows of the map's legend (escaped HTML), appended to.
+    """
+    uri, bounds, vmax = density_overlay or density_image(density)
+    if vmax > 0:
+        g = group("Incident density")
+        folium.raster_layers.ImageOverlay(
+            uri,
+            bounds=bounds,
+            opacity=0.75,
+            interactive=False,
+            cross_origin=False,
+            name="density",
+        ).add_to(g)
+        units = getattr(density, "units", settings.DENSITY_UNITS)
+        bandwidth = getattr(density, "bandwidth_m", None)
+        legend.append(
+            "<b>Density</b> ("
+            + escape_text(units)
+            + ')<div style="height:10px;background:linear-gradient(to right,'
+            + '#fcffa4,#f98e09,#bc3754,#57106e,#000004)"></div>'
+            + '<div style="display:flex;justify-content:space-between"><span>0</span>'
+            + f"<span>{vmax:.3g}</span></div>"
+            + (f"<div>kernel bandwidth {bandwidth / 1000:.1f} km</div>" if bandwidth else "")
+        )
+
+
+def _add_hotspots(
+    hotspots: gpd.GeoDataFrame,
+    *,
+    group: Callable[..., folium.FeatureGroup],
+    legend: list[str],
+) -> None:
+    """Draw the Gi* cells outside bin 0, coloured by bin, and add their legend.
+
+    Parameters
+    ----------
+    hotspots
+        Gi* cells (``bin``, ``count``, ``z``, ``p_fdr``).
+    group
+        Makes the layer's feature group: ``group(name, *, show=True)`` (from :func:`build_map`).
+    legend
+        Rows of the map's legend (escaped HTML), appended to.
+    """
+    cells = hotspots[hotspots["bin"].fillna(0).astype(int) != 0].copy()
+    cells["_class"], classes = _classify(
+        [{"fillColor": HOTSPOT_COLOURS[int(b)][0]} for b in cells["bin"]]
+    )
+    cells["label"] = [HOTSPOT_COLOURS[int(b)][1] for b in cells["bin"]]
+    g = group("Hot spots (Gi*)")
+    _add_geojson(
+        g,
+        prepare_layer(cells, columns=["label", "count", "z", "p_fdr", "_class"], simplify_m=0),
+        style={"color": "#555", "weight": 0.5, "fillOpacity": 0.55},
+        classes=classes,
+        tooltip={"label": "Gi*", "count": "Incidents", "z": "z", "p_fdr": "p (FDR)"},
+        name="hotspots",
+    )
+    legend.append("<b>Hot spots (Gi*, FDR)</b>")
+    legend += [_swatch(c, label) for _, (c, label) in sorted(HOTSPOT_COLOURS.items(), reverse=True)]
