@@ -234,8 +234,8 @@ def build_map(
         tips = []
         for row in shown.itertuples(index=False):
             tip = str(row.name) + (f" / {row.name_ar}" if getattr(row, "name_ar", "") else "")
-            pop = getattr(row, "population", None)
-            if pop is not None and not pd.isna(pop):
+            pop = pd.to_numeric(getattr(row, "population", None), errors="coerce")
+            if pop is not None and not pd.isna(pop):  # an escaped empty text is no number
                 tip += f" — pop. {float(pop):,.0f}"
             tips.append(tip)
         _add_points(

@@ -309,3 +309,20 @@ def test_build_map_aggregates_many_incidents_into_hexagons():
     assert len(html_text) < 2_000_000
     assert "counted in 5 km hexagons" in html_text
     assert "L.markerClusterGroup" not in html_text
+
+
+def test_towns_without_a_population_number_are_drawn():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from mapview.builder import build_map
+
+    # an object column of missing and empty values (the escaped display copy turns None
+    # into "") raised "could not convert string to float" before
+    towns = gpd.GeoDataFrame(
+        {"name": ["A", "B", "C"], "population": [None, "", 1200]},
+        geometry=[Point(36.0, 34.0), Point(36.1, 34.0), Point(36.2, 34.0)],
+        crs=4326,
+    )
+    html = build_map(layers={"towns": towns})._repr_html_()
+    assert "pop. 1,200" in html
