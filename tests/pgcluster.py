@@ -1,0 +1,118 @@
+"""A throwaway PostgreSQL + PostGIS cluster on loopback, for the store tests.
+
+Debian's ``postgresql-15-postgis-3`` (installed by ``.ci/run``) provides the
+binaries. The cluster lives in a temporary folder, listens on 127.0.0.1 only, on a
+free port, trusts local connections (it holds nothing but test data) and is
+removed when the tests end. PostgreSQL refuses to run as root, so as root the
+server runs as the ``postgres`` user that the Debian package creates.
+
+Set ``BORDERMON_TEST_PG`` to a ``postgresql://`` URL to use a server of your own
+instead (its database is emptied by the tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+POSTGIS_CONTROL = Path("/usr/share/postgresql/15/extension/postgis.control")
+
+
+def available() -> str | None:
+    """Return why no cluster can be started here, or ``None`` when one can."""
+    if not (PG_BIN / "pg_ctl").exists():
+        return f"PostgreSQL 15 is not installed ({PG_BIN}/pg_ctl missing)"
+    if not POSTGIS_CONTROL.exists():
+        return "PostGIS 3 is not installed (postgresql-15-postgis-3)"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PgCluster:
+    """A PostgreSQL server in a temporary folder (start, stop, restart, kill).
+
+    Attributes
+    ----------
+    port
+        The loopback port it listens on.
+    url
+        ``postgresql://`` URL of its test database (user ``postgres``, no password).
+    """
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="bordermon-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        self.database = "bordermon_test"
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
+        self._as_postgres = os.geteuid() == 0
+        if self._as_postgres:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run(
+            PG_BIN / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres",
+            "--encoding", "UTF8", "--locale", "C.UTF-8",
+        )  # fmt: skip
+
+    def _run(self, *args: object, check: bool = True) -> subprocess.CompletedProcess:
+        command = [str(a) for a in args]
+        if self._as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections; create the database."""
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
+            "-c fsync=off -c full_page_writes=off -c max_connections=60"
+        )
+        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-o", options, "-l",
+                  self.root / "server.log", "-w", "-t", "60", "start")  # fmt: skip
+        for _ in range(100):
+            ready = self._run(PG_BIN / "pg_isready", "-h", "127.0.0.1", "-p", self.port,
+                              check=False)  # fmt: skip
+            if ready.returncode == 0:
+                break
+            time.sleep(0.1)
+        exists = self._psql(
+            "postgres", f"SELECT 1 FROM pg_database WHERE datname='{self.database}'"
+        )
+        if "1" not in exists:
+            self._psql("postgres", f"CREATE DATABASE {self.database}")
+
+    def _psql(self, database: str, sql: str) -> str:
+        done = self._run(
+            PG_BIN / "psql", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres", "-d",
+            database, "-Atc", sql,
+        )  # fmt: skip
+        return done.stdout
+
+    def sql(self, sql: str) -> str:
+        """Run ``sql`` in the test database as the superuser; return psql's output."""
+        return self._psql(self.database, sql)
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``fast`` or ``immediate``)."""
+        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", mode, "-w", "stop", check=False)
+
+    def restart(self) -> None:
+        """Stop and start the server again (connections are dropped)."""
+        self.stop()
+        self.start()
+
+    def remove(self) -> None:
+        """Stop the server and delete its folder."""
+        self.stop("immediate")
+        with contextlib.suppress(OSError):
+            shutil.rmtree(self.root)
