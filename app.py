@@ -14,7 +14,7 @@ import hashlib
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -26,6 +26,9 @@ from geo import settings
 from geo.errors import BorderMonitorError
 from mapview import escape_frame, escape_markdown
 from mapview.builder import build_map, density_image, zoom_for_bounds
+
+if TYPE_CHECKING:
+    from layers.reference import ReferenceLayers
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,21 @@ def load_layers() -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
         except BorderMonitorError as exc:
             missing.append(str(exc))
     return found, missing
+
+
+@st.cache_data(show_spinner=False)
+def reference_layers() -> ReferenceLayers | None:
+    """Return the bundled reference layers, or None without a border line.
+
+    Without one, validation does not check the distance to the border (each report
+    says so) and :func:`load_layers` has already warned.
+    """
+    from layers.reference import ReferenceLayers
+
+    try:
+        return ReferenceLayers.bundled()
+    except BorderMonitorError:
+        return None
 
 
 def store_token(path: Path) -> tuple[Any, ...]:
@@ -196,7 +214,13 @@ def validate_upload(data: bytes, filename: str, path: str, token: tuple[Any, ...
     """Return the validation report of an upload against the stored incidents."""
     from geo.ingest import validate_file
 
-    return validate_file(data, filename=filename, existing=read_store(path, token))
+    layers_ = reference_layers()
+    return validate_file(
+        data,
+        filename=filename,
+        existing=read_store(path, token),
+        border=layers_.line if layers_ is not None else None,
+    )
 
 
 @st.cache_data(show_spinner="Preparing the file…", max_entries=16)

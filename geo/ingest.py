@@ -23,15 +23,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 
 from geo import settings
 from geo.errors import FeatureProblem, ValidationError
+from geo.lookup import StoredIncidents, as_stored_incidents
 from geo.readers import file_error, read_incident_file
 from geo.validation import ValidationOptions, validate_features
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 logger = logging.getLogger(__name__)
 
@@ -214,9 +218,9 @@ def validate_file(
     source: bytes | str | os.PathLike[str],
     *,
     filename: str | None = None,
-    existing=None,
+    existing: StoredIncidents | gpd.GeoDataFrame | None = None,
     options: ValidationOptions | None = None,
-    border=None,
+    border: BaseGeometry | None = None,
     max_bytes: int = settings.MAX_UPLOAD_BYTES,
     max_features: int = settings.MAX_FEATURES,
     max_depth: int = settings.MAX_JSON_DEPTH,
@@ -231,12 +235,15 @@ def validate_file(
         Its name as the analyst knows it (the extension chooses the reader);
         by default the path's name.
     existing
-        Incidents already stored, to catch repeated ids and likely duplicates:
-        an :class:`geo.store.IncidentStore` or a GeoDataFrame of the schema.
+        Incidents already stored, to catch repeated ids, a file stored before and
+        likely duplicates: an :class:`geo.store.IncidentStore` (any
+        :class:`geo.lookup.StoredIncidents`) or a GeoDataFrame of the schema.
     options
         Region, duplicate and date options (:class:`geo.validation.ValidationOptions`).
     border
-        The border line (EPSG:4326); by default ``layers.load_border_line()``.
+        The border line (EPSG:4326), e.g. ``ReferenceLayers.bundled().line`` (see
+        :mod:`layers.reference`). ``None``: the distance to the border is not checked,
+        and a file-level warning says so.
     max_bytes, max_features, max_depth
         Limits of size, feature count and JSON nesting.
 
@@ -267,10 +274,10 @@ def validate_file(
             seconds=time.perf_counter() - start,
         )
     sha = hashlib.sha256(data).hexdigest()
-    stored = existing
+    stored = as_stored_incidents(existing)
     file_warnings: list[FeatureProblem] = []
-    if existing is not None and not isinstance(existing, gpd.GeoDataFrame):
-        previous = existing.find_sha256(sha)
+    if stored is not None:
+        previous = stored.find_sha256(sha)
         if previous:
             file_warnings.append(
                 FeatureProblem(
@@ -283,7 +290,6 @@ def validate_file(
                     "warning",
                 )
             )
-        stored = existing.read()
     try:
         with gc_paused():  # only while parsing: validation's pandas garbage has cycles
             raw = read_incident_file(

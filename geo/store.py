@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import json
 import logging
 import os
 import sqlite3
 import threading
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ import pandas as pd
 
 from geo import schema, settings
 from geo.errors import FeatureProblem, StoreError, ValidationError
+from geo.lookup import select_near
 from geo.selection import filter_incidents, normalize_filters
 
 logger = logging.getLogger(__name__)
@@ -330,8 +332,11 @@ class IncidentStore:
 
     def _seed(self, tmp: Path) -> None:
         from geo.ingest import validate_file
+        from geo.validation import ValidationOptions
 
-        report = validate_file(SAMPLE_PATH, options=None)
+        # the sample is ours: validated without the distance to the border, so that a
+        # new store is seeded wherever it is first used, the border layer present or not
+        report = validate_file(SAMPLE_PATH, options=ValidationOptions(check_region=False))
         if report.errors:
             raise StoreError(
                 f"the bundled sample {SAMPLE_PATH} failed validation: {report.errors[0]}"
@@ -499,7 +504,7 @@ class IncidentStore:
         return info.batch_id
 
     def _id_clash(self, ids: list[str]) -> ValidationError:
-        stored = set(self.read()["id"].astype(object))
+        stored = self.stored_ids(ids)
         clash = [i for i in ids if i in stored]
         dup = pd.Series(ids)[pd.Series(ids).duplicated()].tolist()
         problems = [
@@ -773,6 +778,60 @@ class IncidentStore:
         batches = self.batches()
         match = batches[(batches["source_sha256"] == sha256) & ~batches["undone"]]
         return None if match.empty else str(match["batch_id"].iloc[-1])
+
+    def stored_ids(self, ids: Collection[str]) -> set[str]:
+        """Return those of ``ids`` that are stored (one query, through the id index)."""
+        if not ids:
+            return set()
+        sql = f'SELECT "id" FROM "{LAYER}" WHERE "id" IN (SELECT value FROM json_each(?))'
+        con = self._connect()
+        try:
+            return {row[0] for row in con.execute(sql, (json.dumps(list(ids)),))}
+        finally:
+            con.close()
+
+    def incidents_near(
+        self,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        *,
+        distance_m: float,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> gpd.GeoDataFrame:
+        """Return the stored incidents near the points (:class:`geo.lookup.StoredIncidents`).
+
+        The dates are filtered in SQL, the box around the points in memory (the layer
+        has no spatial index: it would slow every upload).
+        """
+        where, params = [], []
+        if since is not None:
+            where.append('"date" >= ?')
+            params.append(f"{since:%Y-%m-%d}")
+        if until is not None:
+            where.append('"date" <= ?')
+            params.append(f"{until:%Y-%m-%d}")
+        sql = (
+            f'SELECT "id", "type", "date", "geom" FROM "{LAYER}"'
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + ' ORDER BY "fid"'
+        )
+        con = self._connect()
+        try:
+            rows = con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+        ids, types, dates, blobs = zip(*rows, strict=True) if rows else ((), (), (), ())
+        near = gpd.GeoDataFrame(
+            {
+                "id": pd.Series(ids, dtype=object),
+                "type": pd.Series(types, dtype=object),
+                "date": pd.to_datetime(pd.Series(dates, dtype=object), format="ISO8601"),
+            },
+            geometry=gpd.GeoSeries(decode_points(blobs), crs=4326),
+            crs=4326,
+        )
+        return select_near(near, lon, lat, distance_m=distance_m, since=since, until=until)
 
     def count(self) -> int:
         """Return the number of stored incidents."""

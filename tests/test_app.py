@@ -67,7 +67,10 @@ def seeded_store(tmp_path_factory) -> Path:
     features += [_feature(i, "clash", sites[2]) for i in range(12)]
     path = tmp_path_factory.mktemp("store") / "incidents.gpkg"
     store = IncidentStore(path, create=True, seed=False)
-    report = validate_file(_collection(features), filename="seed.geojson", existing=store)
+    border = layers.load_border_line()
+    report = validate_file(
+        _collection(features), filename="seed.geojson", existing=store, border=border
+    )
     assert report.accepted_count == 36, report.to_text()
     store.add(report)
     return path

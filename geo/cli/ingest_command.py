@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 
 from geo.cli.options import add_store_option
+
+logger = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -46,14 +49,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate and store each file; print the reports; return the exit code."""
     from geo.cli import EXIT_OK, EXIT_REJECTED
-    from geo.errors import ValidationError
+    from geo.errors import LayerError, ValidationError
     from geo.ingest import validate_file
     from geo.store import IncidentStore
+    from layers.reference import ReferenceLayers
 
     store = IncidentStore(args.store, create=True) if args.store else IncidentStore()
+    try:
+        border = ReferenceLayers.bundled().line
+    except LayerError as exc:  # validation says so in each report
+        logger.warning("border line not available (%s): region not checked", exc)
+        border = None
     reports, refused = [], 0
     for name in args.files:
-        report = validate_file(name, existing=store)
+        report = validate_file(name, existing=store, border=border)
         stored = False
         storable = report.accepted_count and not report.file_rejected
         if storable and (not report.errors or args.accept_partial):
