@@ -14,8 +14,7 @@ from pyproj import Geod
 
 from geo import settings
 from geo.errors import ConfigurationError
-from geo.ingest import validate_file
-from geo.store import IncidentStore
+from geo.ingest import open_seeded_store, validate_file
 from geo.validation import ValidationOptions, suggest_type
 from layers.reference import ReferenceLayers
 
@@ -37,7 +36,7 @@ def _case_id(case):
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
 def test_bad_corpus_reports_the_expected_problem(case, border):
     options = dict(case.get("options", {}))
-    existing = IncidentStore() if options.pop("against_store", False) else None
+    existing = open_seeded_store() if options.pop("against_store", False) else None
     policy = options.pop("outside_region", None)
     report = validate_file(
         DATA / "bad" / case["file"],
@@ -140,7 +139,7 @@ def test_without_a_border_the_region_is_not_checked_and_the_report_says_so():
 
 
 def test_a_store_and_a_frame_of_its_incidents_give_the_same_report(border):
-    store = IncidentStore()  # seeded: S-2025-03-16-HERMEL is a clash at Hermel
+    store = open_seeded_store()  # seeded: S-2025-03-16-HERMEL is a clash at Hermel
     data = _fc(
         _feature("S-2025-03-16-HERMEL"),  # stored already
         _feature("E", lat=HERMEL[1] + 0.005),  # a likely duplicate of the stored clash
@@ -219,7 +218,7 @@ def test_html_and_script_are_kept_verbatim_as_text():
 
 
 def test_likely_duplicate_against_the_store_names_the_stored_incident():
-    store = IncidentStore()  # seeded: S-2025-03-16-HERMEL is a clash at Hermel
+    store = open_seeded_store()  # seeded: S-2025-03-16-HERMEL is a clash at Hermel
     report = validate_file(_fc(_feature("NEW")), filename="n.geojson", existing=store)
     assert report.accepted_count == 1
     assert any(
@@ -247,7 +246,7 @@ def test_likely_duplicates_are_listed_in_file_order_then_stored():
         _feature("D"),
         _feature("G", lon=HERMEL[0] + 0.05),  # about 4.6 km east: not a duplicate
     )
-    report = validate_file(data, filename="x.geojson", existing=IncidentStore())
+    report = validate_file(data, filename="x.geojson", existing=open_seeded_store())
     found = {
         p.feature_id: p.reason.split(" of ", 1)[1]
         for p in report.warnings

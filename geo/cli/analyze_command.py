@@ -19,6 +19,7 @@ from geo.cli.options import (
     add_analysis_options,
     add_ranking_options,
     load_selected_incidents,
+    open_selected_store,
     positive_int,
 )
 
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from geo.analysis import AnalysisParameters, run_analysis
 
     params = AnalysisParameters.from_args(args)
-    incidents = load_selected_incidents(args)
+    incidents = load_selected_incidents(open_selected_store(args), args)
     result = run_analysis(incidents, params)
     if args.format == "json":
         json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)

@@ -16,6 +16,7 @@ from geo.cli.options import (
     add_density_options,
     add_filter_options,
     load_selected_incidents,
+    open_selected_store,
     output_file,
 )
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from geo.density import compute_density, describe_surface
 
     out = output_file(args.out)
-    incidents = load_selected_incidents(args)
+    incidents = load_selected_incidents(open_selected_store(args), args)
     surface = compute_density(
         incidents,
         cell_m=args.cell_m,

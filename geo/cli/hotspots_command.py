@@ -16,6 +16,7 @@ from geo import settings
 from geo.cli.options import (
     add_filter_options,
     load_selected_incidents,
+    open_selected_store,
     output_file,
     positive_float,
     positive_int,
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from geo.hotspots import compute_hotspots
 
     out = output_file(args.out)
-    incidents = load_selected_incidents(args)
+    incidents = load_selected_incidents(open_selected_store(args), args)
     result = compute_hotspots(
         incidents,
         cell_km=args.cell_km,

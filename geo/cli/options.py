@@ -16,6 +16,8 @@ from geo import settings
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from geo.store import IncidentStore
+
 
 def parse_date(text: str) -> dt.date:
     """Parse an ISO 8601 calendar date (``YYYY-MM-DD``) for an option."""
@@ -229,8 +231,24 @@ def output_file(path: str | Path) -> Path:
     return out
 
 
-def load_selected_incidents(args: argparse.Namespace) -> gpd.GeoDataFrame:
-    """Return the stored incidents that the store and filter options select."""
-    from geo.store import load_incidents
+def open_selected_store(args: argparse.Namespace, *, create: bool | None = None) -> IncidentStore:
+    """Open the store ``--store`` names (else ``$BORDERMON_STORE``, else the default), once.
 
-    return load_incidents(args.store, since=args.since, until=args.until, types=args.types)
+    The default store is created and seeded with the bundled sample on first use; an
+    explicit ``--store`` must exist unless ``create`` (:func:`geo.ingest.open_seeded_store`).
+
+    Parameters
+    ----------
+    args
+        The parsed options (``args.store``).
+    create
+        Create a missing explicit store, empty.
+    """
+    from geo.ingest import open_seeded_store
+
+    return open_seeded_store(args.store, create=create)
+
+
+def load_selected_incidents(store: IncidentStore, args: argparse.Namespace) -> gpd.GeoDataFrame:
+    """Return the incidents of ``store`` that the filter options select."""
+    return store.read(since=args.since, until=args.until, types=args.types)
