@@ -464,3 +464,19 @@ def test_a_url_is_refused_and_nothing_is_created(url, via, tmp_path, monkeypatch
     assert ("$BORDERMON_STORE" if via == "environment" else "(--store)") in message
     assert "give the path of a .gpkg file" in message
     assert list(tmp_path.iterdir()) == []
+
+
+def test_content_token_changes_with_every_write_and_the_hash_with_the_content(tmp_path):
+    store = open_store(tmp_path / "s.gpkg", create=True)
+    store_frame(store, incidents(["A", "B"]))
+    token, content = store.content_token(), store.content_hash()
+    assert store.content_token() == token  # reading changes nothing
+    batch = store_frame(store, incidents(["C"]))
+    assert store.content_token() != token and store.content_hash() != content
+    after_add = store.content_token()
+    store.undo(batch)
+    assert store.content_token() not in (token, after_add)
+    assert store.content_hash() == content  # the same incidents as before the upload
+    other = open_store(tmp_path / "other.gpkg", create=True)
+    store_frame(other, incidents(["A", "B"]))
+    assert other.content_hash() == content and other.content_token() != token
