@@ -60,6 +60,33 @@ class StoredIncidents(Protocol):
         ...
 
 
+def search_box(lon: np.ndarray, lat: np.ndarray, distance_m: float) -> tuple[float, ...]:
+    """Return ``(minx, miny, maxx, maxy)``, degrees: the points' box widened by ``distance_m``.
+
+    Generous (:data:`_BOX_MARGIN` times the distance, at the points' highest latitude):
+    every place within ``distance_m`` of a point is in it.
+
+    Parameters
+    ----------
+    lon, lat
+        The points, in degrees (at least one).
+    distance_m
+        The distance of interest, in metres.
+    """
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    widen = _BOX_MARGIN * distance_m + 1.0
+    dlat = widen / _METRES_PER_DEGREE
+    top = min(89.0, float(np.max(np.abs(lat))) + dlat)
+    dlon = widen / (_METRES_PER_DEGREE * math.cos(math.radians(top)))
+    return (
+        float(lon.min() - dlon),
+        float(lat.min() - dlat),
+        float(lon.max() + dlon),
+        float(lat.max() + dlat),
+    )
+
+
 def select_near(
     incidents: gpd.GeoDataFrame,
     lon: np.ndarray,
@@ -71,8 +98,7 @@ def select_near(
 ) -> gpd.GeoDataFrame:
     """Return the incidents in the box around the points widened by ``distance_m``, in range.
 
-    The box is generous (:data:`_BOX_MARGIN` times the distance, at the points' highest
-    latitude): every incident within ``distance_m`` of a point is in it.
+    The box is :func:`search_box`'s: every incident within ``distance_m`` of a point is in it.
 
     Parameters
     ----------
@@ -88,19 +114,13 @@ def select_near(
     """
     import shapely
 
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
     if incidents.empty or not len(lon):
         return incidents.iloc[:0]
+    minx, miny, maxx, maxy = search_box(lon, lat, distance_m)
     points = incidents.geometry.to_numpy()
     x, y = shapely.get_x(points), shapely.get_y(points)  # NaN when missing or empty
-    widen = _BOX_MARGIN * distance_m + 1.0
-    dlat = widen / _METRES_PER_DEGREE
-    top = min(89.0, float(np.max(np.abs(lat))) + dlat)
-    dlon = widen / (_METRES_PER_DEGREE * math.cos(math.radians(top)))
     with np.errstate(invalid="ignore"):
-        keep = (x >= lon.min() - dlon) & (x <= lon.max() + dlon)
-        keep &= (y >= lat.min() - dlat) & (y <= lat.max() + dlat)
+        keep = (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
     dates = pd.to_datetime(incidents["date"])
     if since is not None:
         keep &= (dates >= pd.Timestamp(since)).to_numpy()

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import os
 import sqlite3
@@ -44,7 +43,7 @@ import pandas as pd
 
 from geo import schema, settings
 from geo.errors import StoreError
-from geo.lookup import select_near
+from geo.lookup import search_box
 from geo.selection import normalize_filters
 from geo.store import file_lock
 from geo.store.base import BatchInfo, IncidentStore, current_user, new_batch_id, now_utc
@@ -53,7 +52,6 @@ from geo.store.gpkg_format import (
     AUDIT_TABLE,
     LAYER,
     create_sql,
-    decode_points,
     incident_rows,
     insert_rows_sql,
     insert_staged_sql,
@@ -417,30 +415,10 @@ class GeoPackageStore(IncidentStore):
             Keep these incident types.
         """
         since, until, types = normalize_filters(since, until, types)
-        import pyogrio
-
-        where = []
-        if since is not None:
-            where.append(f"\"date\" >= '{since:%Y-%m-%d}'")
-        if until is not None:
-            where.append(f"\"date\" <= '{until:%Y-%m-%d}'")
+        where = _date_filter(since, until)
         if types is not None:  # checked against INCIDENT_TYPES: safe to quote
             where.append(f'"type" IN ({", ".join(repr(str(t)) for t in types)})')
-        # GDAL links its own SQLite: while it has the file open in this process, POSIX
-        # locks of our sqlite3 connections are not reliable, so a read never overlaps a
-        # write of this process (other processes are unaffected: locks are per process)
-        try:
-            with file_lock.thread_lock(self.path, self._lock_path), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                frame = pyogrio.read_dataframe(
-                    self.path,
-                    layer=LAYER,
-                    use_arrow=True,
-                    where=" AND ".join(where) or None,
-                    columns=list(ALL_COLUMNS),
-                )
-        except Exception as exc:  # GDAL's errors: one message for the analyst
-            raise StoreError(f"incident store {self.path} cannot be read: {exc}") from None
+        frame = self._read_layer(list(ALL_COLUMNS), where)
         if frame.empty:
             return schema.empty_incidents(with_store_columns=True)
         return schema.conform_incidents(
@@ -449,13 +427,40 @@ class GeoPackageStore(IncidentStore):
             store_columns=True,
         )
 
+    def _read_layer(
+        self, columns: list[str], where: list[str], bbox: tuple[float, ...] | None = None
+    ) -> gpd.GeoDataFrame:
+        """Read the incident layer with GDAL (Arrow): ``where`` clauses and ``bbox`` applied."""
+        import pyogrio
+
+        # GDAL links its own SQLite: while it has the file open in this process, POSIX
+        # locks of our sqlite3 connections are not reliable, so a read never overlaps a
+        # write of this process (other processes are unaffected: locks are per process)
+        try:
+            with file_lock.thread_lock(self.path, self._lock_path), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return pyogrio.read_dataframe(
+                    self.path,
+                    layer=LAYER,
+                    use_arrow=True,
+                    where=" AND ".join(where) or None,
+                    bbox=bbox,
+                    columns=columns,
+                )
+        except Exception as exc:  # GDAL's errors: one message for the analyst
+            raise StoreError(f"incident store {self.path} cannot be read: {exc}") from None
+
     def stored_ids(self, ids: Collection[str]) -> set[str]:
-        """Return those of ``ids`` that are stored (one query, through the id index)."""
-        if not ids:
-            return set()
-        sql = f'SELECT "id" FROM "{LAYER}" WHERE "id" IN (SELECT value FROM json_each(?))'
+        """Return those of ``ids`` that are stored (through the id index, 900 at a time)."""
+        ids = list(ids)
+        found: set[str] = set()
         with self._query() as con:
-            return {row[0] for row in con.execute(sql, (json.dumps(list(ids)),))}
+            for k in range(0, len(ids), 900):  # under SQLite's oldest limit of 999 variables
+                chunk = ids[k : k + 900]
+                marks = ", ".join("?" * len(chunk))
+                sql = f'SELECT "id" FROM "{LAYER}" WHERE "id" IN ({marks})'
+                found.update(row[0] for row in con.execute(sql, chunk))
+        return found
 
     def incidents_near(
         self,
@@ -468,31 +473,22 @@ class GeoPackageStore(IncidentStore):
     ) -> gpd.GeoDataFrame:
         """Return the stored incidents near the points (see :meth:`IncidentStore.incidents_near`).
 
-        The dates are filtered in SQL, the box around the points in memory (the layer
-        has no spatial index: it would slow every upload).
+        GDAL filters the dates (SQL) and the box around the points (the layer has no
+        spatial index: it would slow every upload; a scan of 100,000 points is quick).
         """
-        where, params = [], []
-        if since is not None:
-            where.append('"date" >= ?')
-            params.append(f"{since:%Y-%m-%d}")
-        if until is not None:
-            where.append('"date" <= ?')
-            params.append(f"{until:%Y-%m-%d}")
-        sql = (
-            f'SELECT "id", "type", "date", "geom" FROM "{LAYER}"'
-            + (f" WHERE {' AND '.join(where)}" if where else "")
-            + ' ORDER BY "fid"'
-        )
-        with self._query() as con:
-            rows = con.execute(sql, params).fetchall()
-        ids, types, dates, blobs = zip(*rows, strict=True) if rows else ((), (), (), ())
-        near = gpd.GeoDataFrame(
-            {
-                "id": pd.Series(ids, dtype=object),
-                "type": pd.Series(types, dtype=object),
-                "date": pd.to_datetime(pd.Series(dates, dtype=object), format="ISO8601"),
-            },
-            geometry=gpd.GeoSeries(decode_points(blobs), crs=4326),
-            crs=4326,
-        )
-        return select_near(near, lon, lat, distance_m=distance_m, since=since, until=until)
+        if not len(lon):
+            return schema.empty_incidents()[["id", "type", "date", "geometry"]]
+        box = search_box(lon, lat, distance_m)
+        frame = self._read_layer(["id", "type", "date"], _date_filter(since, until), bbox=box)
+        frame["date"] = pd.to_datetime(frame["date"])
+        return frame
+
+
+def _date_filter(since: dt.date | None, until: dt.date | None) -> list[str]:
+    """Return the SQL conditions of a date range (``date`` is ``YYYY-MM-DD`` text)."""
+    where = []
+    if since is not None:
+        where.append(f"\"date\" >= '{since:%Y-%m-%d}'")
+    if until is not None:
+        where.append(f"\"date\" <= '{until:%Y-%m-%d}'")
+    return where
