@@ -374,16 +374,21 @@ def store_report(
         )
     if not report.accepted_count:
         raise ValidationError([], summary=f"nothing to store from {report.filename}")
-    batch = BatchInfo(
+    report.batch_id = store.add_batch(report.accepted, _batch_of(report))
+    return report.batch_id
+
+
+def _batch_of(report: IngestReport, *, action: str = "add") -> BatchInfo:
+    """Return what the store records of a report's file with its batch."""
+    return BatchInfo(
         source_file=report.filename,
         sha256=report.sha256,
         format=report.format,
         features=report.feature_count,
         rejected=report.rejected_count,
         warnings=len(report.warnings),
+        action=action,
     )
-    report.batch_id = store.add_batch(report.accepted, batch)
-    return report.batch_id
 
 
 def store_frame(
@@ -468,15 +473,7 @@ def seed_store(store: IncidentStore) -> str:
     report = validate_file(path, options=ValidationOptions(check_region=False))
     if report.errors:
         raise StoreError(f"the bundled sample {path} failed validation: {report.errors[0]}")
-    batch = BatchInfo(
-        source_file=report.filename,
-        sha256=report.sha256,
-        format=report.format,
-        features=report.feature_count,
-        warnings=len(report.warnings),
-        action="seed",
-    )
-    return store.add_batch(report.accepted, batch)
+    return store.add_batch(report.accepted, _batch_of(report, action="seed"))
 
 
 def open_seeded_store(

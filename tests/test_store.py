@@ -24,6 +24,7 @@ from geo.errors import StoreError, ValidationError
 from geo.ingest import open_seeded_store, store_frame, store_report, validate_file
 from geo.selection import filter_incidents
 from geo.store import AUDIT_TABLE, LAYER, load_incidents, open_store
+from geo.store.base import AUDIT_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = settings.DATA_DIR / "sample_incidents.geojson"
@@ -477,6 +478,7 @@ def test_content_token_changes_with_every_write_and_the_hash_with_the_content(tm
     store.undo(batch)
     assert store.content_token() not in (token, after_add)
     assert store.content_hash() == content  # the same incidents as before the upload
+    assert list(store.audit().columns) == list(AUDIT_COLUMNS)  # the interface's audit
     other = open_store(tmp_path / "other.gpkg", create=True)
     store_frame(other, incidents(["A", "B"]))
     assert other.content_hash() == content and other.content_token() != token

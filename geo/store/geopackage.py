@@ -46,7 +46,14 @@ from geo.errors import StoreError
 from geo.lookup import search_box
 from geo.selection import normalize_filters
 from geo.store import file_lock
-from geo.store.base import BatchInfo, IncidentStore, current_user, new_batch_id, now_utc
+from geo.store.base import (
+    BATCH_ACTIONS,
+    BatchInfo,
+    IncidentStore,
+    current_user,
+    new_batch_id,
+    now_utc,
+)
 from geo.store.gpkg_format import (
     ALL_COLUMNS,
     AUDIT_TABLE,
@@ -337,7 +344,7 @@ class GeoPackageStore(IncidentStore):
         """
         with self._transaction() as con:
             live = con.execute(
-                f"SELECT batch_id FROM \"{AUDIT_TABLE}\" WHERE action IN ('add', 'seed') "
+                f'SELECT batch_id FROM "{AUDIT_TABLE}" WHERE action IN {BATCH_ACTIONS!r} '
                 f'AND batch_id NOT IN (SELECT batch_id FROM "{AUDIT_TABLE}" '
                 "WHERE action = 'undo') ORDER BY event_id"
             ).fetchall()
