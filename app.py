@@ -10,11 +10,10 @@ the network: the map's scripts come from ``static/vendor``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -27,6 +26,10 @@ from geo.errors import BorderMonitorError
 from layers.reference import ReferenceLayers
 from mapview import escape_frame, escape_markdown
 from mapview.builder import build_map, density_image, zoom_for_bounds
+
+if TYPE_CHECKING:
+    from geo.store import IncidentStore
+    from layers.reference import ReferenceLayers
 
 logger = logging.getLogger(__name__)
 
@@ -51,27 +54,16 @@ def load_layers() -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
     return found, missing
 
 
-def store_token(path: Path) -> tuple[Any, ...]:
-    """Return what identifies the store's content (changes when a batch is added or undone)."""
-    parts: list[Any] = [str(path)]
-    for suffix in ("", "-wal"):
-        p = Path(str(path) + suffix)
-        parts.append((p.stat().st_mtime_ns, p.stat().st_size) if p.exists() else None)
-    return tuple(parts)
-
-
 @st.cache_data(show_spinner="Reading the incident store…")
-def read_store(path: str, token: tuple[Any, ...]) -> gpd.GeoDataFrame:
-    """Return every stored incident (``token`` invalidates the cache after a change)."""
-    from geo.store import IncidentStore
-
-    return IncidentStore(path or None).read()
+def read_store(_store: IncidentStore, token: str) -> gpd.GeoDataFrame:
+    """Return every stored incident (keyed by ``token``, the store's content token)."""
+    return _store.read()
 
 
 @st.cache_data(show_spinner=False)
 def filter_store(
-    path: str,
-    token: tuple[Any, ...],
+    _store: IncidentStore,
+    token: str,
     since: dt.date | None,
     until: dt.date | None,
     types: tuple[str, ...] | None,
@@ -79,20 +71,13 @@ def filter_store(
     """Return the stored incidents that pass the filters."""
     from geo.selection import filter_incidents
 
-    return filter_incidents(read_store(path, token), since=since, until=until, types=types)
+    return filter_incidents(read_store(_store, token), since=since, until=until, types=types)
 
 
 @st.cache_data(show_spinner=False)
-def content_key(path: str, token: tuple[Any, ...]) -> str:
-    """Return a hash of the stored incidents' content (the same after an undo as before)."""
-    incidents = read_store(path, token)
-    store_columns = ["batch_id", "ingested_at", "source_file", "source_sha256"]
-    frame = pd.DataFrame(
-        incidents.drop(columns=[incidents.geometry.name, *store_columns], errors="ignore")
-    )
-    frame["_wkb"] = incidents.geometry.to_wkb(hex=True)
-    hashed = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()
+def content_key(_store: IncidentStore, token: str) -> str:
+    """Return the store's content hash (the same after an undo as before the upload)."""
+    return _store.content_hash()
 
 
 def split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -114,7 +99,7 @@ def reference_layers() -> ReferenceLayers:
 
 
 @st.cache_data(show_spinner="Mapping incident density and hot spots…", max_entries=16)
-def surface_stage(path: str, key: str, surface: dict[str, Any], _token: tuple[Any, ...]) -> Any:
+def surface_stage(_store: IncidentStore, key: str, surface: dict[str, Any], _token: str) -> Any:
     """Return stage A, :func:`geo.analysis.measure_surface` (density and hot spots).
 
     Keyed by the store's content and the filters and density options only.
@@ -122,7 +107,7 @@ def surface_stage(path: str, key: str, surface: dict[str, Any], _token: tuple[An
     from geo.analysis import AnalysisParameters, measure_surface
 
     return measure_surface(
-        read_store(path, _token), AnalysisParameters(**surface), line=reference_layers().line
+        read_store(_store, _token), AnalysisParameters(**surface), line=reference_layers().line
     )
 
 
@@ -139,7 +124,7 @@ def zone_stage(zone: dict[str, Any]) -> Any:
 
 @st.cache_data(show_spinner="Measuring the sectors…", max_entries=16)
 def criteria_stage(
-    path: str, key: str, surface: dict[str, Any], zone: dict[str, Any], _token: tuple[Any, ...]
+    _store: IncidentStore, key: str, surface: dict[str, Any], zone: dict[str, Any], _token: str
 ) -> Any:
     """Return stage C, :func:`geo.analysis.measure_sectors` (every criterion per sector).
 
@@ -148,7 +133,7 @@ def criteria_stage(
     from geo.analysis import AnalysisParameters, measure_sectors
 
     return measure_sectors(
-        surface_stage(path, key, surface, _token),
+        surface_stage(_store, key, surface, _token),
         zone_stage(zone),
         AnalysisParameters(**surface, **zone),
         line=reference_layers().line,
@@ -157,7 +142,7 @@ def criteria_stage(
 
 
 @st.cache_data(show_spinner="Ranking the border sectors…", max_entries=16)
-def analyse(path: str, key: str, params: dict[str, Any], _token: tuple[Any, ...]) -> Any:
+def analyse(_store: IncidentStore, key: str, params: dict[str, Any], _token: str) -> Any:
     """Return stage D, :func:`geo.analysis.rank_sectors`, on the cached stage C.
 
     The same result as :func:`geo.analysis.run_analysis` on the stored incidents (cached
@@ -166,41 +151,46 @@ def analyse(path: str, key: str, params: dict[str, Any], _token: tuple[Any, ...]
     from geo.analysis import AnalysisParameters, rank_sectors
 
     surface, zone = split_params(params)
-    criteria = criteria_stage(path, key, surface, zone, _token)
+    criteria = criteria_stage(_store, key, surface, zone, _token)
     return rank_sectors(criteria, AnalysisParameters(**params))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def ranked_sectors(
-    path: str, key: str, params: dict[str, Any], _token: tuple[Any, ...]
+    _store: IncidentStore, key: str, params: dict[str, Any], _token: str
 ) -> gpd.GeoDataFrame:
     """Return the ranked table with the sectors' zones (``AnalysisResult.ranked``)."""
-    return analyse(path, key, params, _token).ranked
+    return analyse(_store, key, params, _token).ranked
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def density_overlay(
-    path: str, key: str, surface: dict[str, Any], _token: tuple[Any, ...]
+    _store: IncidentStore, key: str, surface: dict[str, Any], _token: str
 ) -> tuple[str, list[list[float]], float] | None:
     """Return the density surface as a map image (``mapview.builder.density_image``).
 
     Keyed by stage A's options only: a weight or sector change reuses the image.
     """
-    density = surface_stage(path, key, surface, _token).density
+    density = surface_stage(_store, key, surface, _token).density
     return density_image(density) if density is not None else None
 
 
 @st.cache_data(show_spinner="Validating the file…", max_entries=4)
-def validate_upload(data: bytes, filename: str, path: str, token: tuple[Any, ...]) -> Any:
+def validate_upload(data: bytes, filename: str, _store: IncidentStore, token: str) -> Any:
     """Return the validation report of an upload against the stored incidents."""
     from geo.ingest import validate_file
 
-    return validate_file(data, filename=filename, existing=read_store(path, token))
+    return validate_file(
+        data,
+        filename=filename,
+        existing=read_store(_store, token),
+        border=reference_layers().line,
+    )
 
 
 @st.cache_data(show_spinner="Preparing the file…", max_entries=16)
 def export_bytes(
-    path: str, key: str, params: dict[str, Any], what: str, _token: tuple[Any, ...]
+    _store: IncidentStore, key: str, params: dict[str, Any], what: str, _token: str
 ) -> bytes:
     """Return the bytes of one download of this analysis (``what`` is its file name).
 
@@ -210,7 +200,7 @@ def export_bytes(
     """
     from geo import exports
 
-    result = analyse(path, key, params, _token)
+    result = analyse(_store, key, params, _token)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / what
         if what.startswith("sectors."):
@@ -226,8 +216,8 @@ def export_bytes(
         elif what == "report.pdf":
             from geo.report import collect_inputs, write_pdf
 
-            incidents = read_store(path, _token)
-            inputs = collect_inputs(incidents, store_path=path or None)
+            incidents = read_store(_store, _token)
+            inputs = collect_inputs(incidents, store_path=_store.location)
             reference = reference_layers()
             write_pdf(
                 result,
@@ -362,9 +352,9 @@ def show_map(map_args: dict[str, Any], view: tuple[list[float], int] | None) -> 
     _draw()
 
 
-def upload_section(path: str, token: tuple[Any, ...]) -> None:
+def upload_section(store: IncidentStore, token: str) -> None:
     """Upload, validation report, commit or cancel, and undo of the last batch."""
-    from geo.store import IncidentStore
+    from geo.ingest import store_report
 
     st.subheader("Add incidents")
     st.caption(
@@ -377,7 +367,7 @@ def upload_section(path: str, token: tuple[Any, ...]) -> None:
     if flash:
         st.success(flash)
     if uploaded is not None:
-        report = validate_upload(uploaded.getvalue(), uploaded.name, path, token)
+        report = validate_upload(uploaded.getvalue(), uploaded.name, store, token)
         errors = [p for p in report.problems if p.severity == "error"]
         warnings = [p for p in report.problems if p.severity != "error"]
         c1, c2, c3 = st.columns(3)
@@ -421,7 +411,7 @@ def upload_section(path: str, token: tuple[Any, ...]) -> None:
         b2.button("Cancel", on_click=_next_upload, key="cancel")
         if commit:
             try:
-                batch = IncidentStore(path or None).add(report, accept_partial=True)
+                batch = store_report(store, report, accept_partial=True)
             except BorderMonitorError as exc:
                 st.error(escape_markdown(exc))
             else:
@@ -430,7 +420,6 @@ def upload_section(path: str, token: tuple[Any, ...]) -> None:
                 )
                 _next_upload()
                 st.rerun()
-    store = IncidentStore(path or None)
     batches = store.batches()
     live = batches[~batches["undone"]]
     with st.expander(f"Stored batches ({len(live)})"):
@@ -454,14 +443,14 @@ def _ask_downloads(stamp: str) -> None:
     st.session_state.downloads_for = stamp
 
 
-def downloads_section(path: str, token: tuple[Any, ...], params: dict[str, Any]) -> None:
+def downloads_section(store: IncidentStore, token: str, params: dict[str, Any]) -> None:
     """Download buttons for the sectors, the density surface and the report.
 
     The files are made when the analyst asks (then cached for this analysis), so that
     changing a filter does not rewrite them on every rerun.
     """
     st.subheader("Downloads")
-    key = content_key(path, token)
+    key = content_key(store, token)
     stamp = f"{key}:{sorted(params.items())!r}"
     if st.session_state.get("downloads_for") != stamp:
         st.button(
@@ -476,7 +465,7 @@ def downloads_section(path: str, token: tuple[Any, ...], params: dict[str, Any])
             "as GeoTIFF; the PDF report."
         )
         return
-    result = analyse(path, key, params, token)
+    result = analyse(store, key, params, token)
     files = [
         ("Sectors (CSV)", "sectors.csv", "text/csv"),
         ("Sectors (GeoJSON)", "sectors.geojson", "application/geo+json"),
@@ -492,7 +481,7 @@ def downloads_section(path: str, token: tuple[Any, ...], params: dict[str, Any])
     for col, (label, name, mime) in zip(columns, files, strict=False):
         col.download_button(
             label,
-            data=export_bytes(path, key, params, name, token),
+            data=export_bytes(store, key, params, name, token),
             file_name=f"border-{name}",
             mime=mime,
             key=f"dl_{name}",
@@ -508,34 +497,32 @@ def main() -> None:
     found, missing = load_layers()
     for message in missing:
         st.warning(escape_markdown(message))
-    store_path = settings.resolve_store_path()
     try:
-        from geo.store import IncidentStore
+        from geo.ingest import open_seeded_store
 
-        store = IncidentStore(None)  # created and seeded with the bundled sample on first use
+        store = open_seeded_store()  # created and seeded with the bundled sample on first use
+        token = store.content_token()
     except BorderMonitorError as exc:
         st.error(escape_markdown(exc))
         st.stop()
-    path = str(store.path)
-    token = store_token(store.path)
-    incidents = read_store(path, token)
+    incidents = read_store(store, token)
     all_types = list(settings.INCIDENT_TYPES)
     dates = None
     if len(incidents):
         dates = (incidents["date"].min().date(), incidents["date"].max().date())
     params = sidebar(all_types, dates)
-    shown = filter_store(path, token, params["since"], params["until"], params["types"])
+    shown = filter_store(store, token, params["since"], params["until"], params["types"])
     st.caption(
         f"{len(shown):,} of {len(incidents):,} stored incidents match the filters · store "
-        f"{escape_markdown(store_path)}"
+        f"{escape_markdown(store.location)}"
     )
     tab_map, tab_upload, tab_downloads = st.tabs(["Map and ranking", "Upload", "Downloads"])
     with tab_map:
         try:
-            key = content_key(path, token)
-            result = analyse(path, key, params, token)
-            sectors = ranked_sectors(path, key, params, token)
-            overlay = density_overlay(path, key, split_params(params)[0], token)
+            key = content_key(store, token)
+            result = analyse(store, key, params, token)
+            sectors = ranked_sectors(store, key, params, token)
+            overlay = density_overlay(store, key, split_params(params)[0], token)
         except BorderMonitorError as exc:
             st.error(escape_markdown(exc))
             result = sectors = overlay = None
@@ -585,10 +572,10 @@ def main() -> None:
             for note in result.notes:
                 st.caption(escape_markdown(note))
     with tab_upload:
-        upload_section(path, token)
+        upload_section(store, token)
     with tab_downloads:
         if result is not None:
-            downloads_section(path, token, params)
+            downloads_section(store, token, params)
 
 
 main()

@@ -111,8 +111,9 @@ def synthetic_store(path: Path, n: int) -> None:
     Load only: the sample's real positions jittered by 5 km, ids ``SYN-<i>``, marked as
     synthetic in their description and source; never written outside the temporary folder.
     """
-    from geo.ingest import validate_file
-    from geo.store import IncidentStore
+    from geo.ingest import store_report, validate_file
+    from geo.store import open_store
+    from layers.reference import ReferenceLayers
 
     sample = gpd.read_file(ROOT / "data" / "sample_incidents.geojson")
     frame = synthetic(n, sample)
@@ -121,9 +122,10 @@ def synthetic_store(path: Path, n: int) -> None:
     frame["source"] = "benchmarks/bench_app.py (synthetic)"
     frame["date"] = pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
     data = frame.to_json(na="drop").encode()
-    store = IncidentStore(path, create=True, seed=False)
-    report = validate_file(data, filename="synthetic.geojson", existing=store)
-    store.add(report, accept_partial=True)
+    store = open_store(path, create=True)
+    border = ReferenceLayers.bundled().line
+    report = validate_file(data, filename="synthetic.geojson", existing=store, border=border)
+    store_report(store, report, accept_partial=True)
 
 
 def bench_reruns(rows: list[tuple[str, str]], n_incidents: int = 0) -> None:

@@ -4,12 +4,21 @@
 checks every feature (:mod:`geo.validation`) and returns an :class:`IngestReport`:
 the accepted features, every problem (errors reject a feature, warnings do not),
 the counts and the file's SHA-256. It never stores anything: the caller shows
-the report, then stores the accepted features with
-:meth:`geo.store.IncidentStore.add` or drops them::
+the report, then stores the accepted features with :func:`store_report` or drops
+them::
 
-    report = validate_file(data, filename="upload.geojson", existing=store)
+    store = open_seeded_store()  # the default store, seeded on first use
+    border = ReferenceLayers.bundled().line
+    report = validate_file(data, filename="upload.geojson", existing=store, border=border)
     if report.ok or user_accepts_partial:
-        batch_id = store.add(report, accept_partial=True)
+        batch_id = store_report(store, report, accept_partial=True)
+
+The rules between validation and the store live here: a report with rejections is
+stored only when the caller accepts a partial upload (:func:`store_report`); a
+GeoDataFrame is checked against the schema before it is stored
+(:func:`store_frame`); a new default store is seeded with the bundled sample
+(:func:`seed_store`, :func:`open_seeded_store`). The store (:mod:`geo.store`) only
+stores, and enforces unique ids.
 """
 
 from __future__ import annotations
@@ -23,15 +32,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 
-from geo import settings
-from geo.errors import FeatureProblem, ValidationError
+from geo import schema, settings
+from geo.errors import FeatureProblem, StoreError, ValidationError
+from geo.lookup import StoredIncidents, as_stored_incidents
 from geo.readers import file_error, read_incident_file
+from geo.store import BatchInfo, IncidentStore, open_store
 from geo.validation import ValidationOptions, validate_features
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +74,7 @@ class IngestReport:
     rejected_indices
         Positions of the rejected features in the file.
     batch_id
-        Set by :meth:`geo.store.IncidentStore.add` once stored.
+        Set by :func:`store_report` once stored.
     seconds
         Time taken to read and validate.
     """
@@ -214,9 +228,9 @@ def validate_file(
     source: bytes | str | os.PathLike[str],
     *,
     filename: str | None = None,
-    existing=None,
+    existing: StoredIncidents | gpd.GeoDataFrame | None = None,
     options: ValidationOptions | None = None,
-    border=None,
+    border: BaseGeometry | None = None,
     max_bytes: int = settings.MAX_UPLOAD_BYTES,
     max_features: int = settings.MAX_FEATURES,
     max_depth: int = settings.MAX_JSON_DEPTH,
@@ -231,12 +245,15 @@ def validate_file(
         Its name as the analyst knows it (the extension chooses the reader);
         by default the path's name.
     existing
-        Incidents already stored, to catch repeated ids and likely duplicates:
-        an :class:`geo.store.IncidentStore` or a GeoDataFrame of the schema.
+        Incidents already stored, to catch repeated ids, a file stored before and
+        likely duplicates: an :class:`geo.store.IncidentStore` (any
+        :class:`geo.lookup.StoredIncidents`) or a GeoDataFrame of the schema.
     options
         Region, duplicate and date options (:class:`geo.validation.ValidationOptions`).
     border
-        The border line (EPSG:4326); by default ``layers.load_border_line()``.
+        The border line (EPSG:4326), e.g. ``ReferenceLayers.bundled().line`` (see
+        :mod:`layers.reference`). ``None``: the distance to the border is not checked,
+        and a file-level warning says so.
     max_bytes, max_features, max_depth
         Limits of size, feature count and JSON nesting.
 
@@ -246,8 +263,6 @@ def validate_file(
         Never raises for bad content: a file that cannot be read at all gives a
         report with a file-level error and nothing accepted.
     """
-    from geo import schema
-
     start = time.perf_counter()
     if filename is None:
         filename = "upload" if isinstance(source, bytes | bytearray) else Path(source).name
@@ -267,10 +282,10 @@ def validate_file(
             seconds=time.perf_counter() - start,
         )
     sha = hashlib.sha256(data).hexdigest()
-    stored = existing
+    stored = as_stored_incidents(existing)
     file_warnings: list[FeatureProblem] = []
-    if existing is not None and not isinstance(existing, gpd.GeoDataFrame):
-        previous = existing.find_sha256(sha)
+    if stored is not None:
+        previous = stored.find_sha256(sha)
         if previous:
             file_warnings.append(
                 FeatureProblem(
@@ -283,7 +298,6 @@ def validate_file(
                     "warning",
                 )
             )
-        stored = existing.read()
     try:
         with gc_paused():  # only while parsing: validation's pandas garbage has cycles
             raw = read_incident_file(
@@ -323,3 +337,160 @@ def validate_file(
         report.seconds,
     )
     return report
+
+
+def store_report(
+    store: IncidentStore, report: IngestReport, *, accept_partial: bool = False
+) -> str:
+    """Store the accepted features of a report as one batch; set ``report.batch_id``.
+
+    Parameters
+    ----------
+    store
+        The store to write to.
+    report
+        What :func:`validate_file` found (its ``accepted`` features are stored, its
+        counts audited).
+    accept_partial
+        Store the valid features even though others were rejected.
+
+    Returns
+    -------
+    str
+        The batch id.
+
+    Raises
+    ------
+    ValidationError
+        The report has rejected features (without ``accept_partial``), nothing to
+        store, or ids already in the store (the store refuses them). Nothing is
+        stored then.
+    """
+    if report.file_rejected or (report.errors and not accept_partial):
+        raise ValidationError(
+            report.errors,
+            summary=f"nothing stored from {report.filename}: {report.rejected_count} "
+            "feature(s) rejected (fix them, or accept a partial upload)",
+        )
+    if not report.accepted_count:
+        raise ValidationError([], summary=f"nothing to store from {report.filename}")
+    report.batch_id = store.add_batch(report.accepted, _batch_of(report))
+    return report.batch_id
+
+
+def _batch_of(report: IngestReport, *, action: str = "add") -> BatchInfo:
+    """Return what the store records of a report's file with its batch."""
+    return BatchInfo(
+        source_file=report.filename,
+        sha256=report.sha256,
+        format=report.format,
+        features=report.feature_count,
+        rejected=report.rejected_count,
+        warnings=len(report.warnings),
+        action=action,
+    )
+
+
+def store_frame(
+    store: IncidentStore,
+    incidents: gpd.GeoDataFrame,
+    *,
+    source_file: str | None = None,
+    sha256: str | None = None,
+) -> str:
+    """Store a GeoDataFrame of the incident schema as one batch, once it is checked.
+
+    Parameters
+    ----------
+    store
+        The store to write to.
+    incidents
+        Point incidents with a CRS (reprojected to EPSG:4326) and ``id``, ``date``
+        and ``type`` in every row.
+    source_file, sha256
+        File name and hash recorded with the batch.
+
+    Returns
+    -------
+    str
+        The batch id.
+
+    Raises
+    ------
+    ValidationError
+        Not a GeoDataFrame, no CRS, a row that is not a Point or lacks ``id``,
+        ``date`` or ``type`` (every such row listed), or ids already stored.
+        Nothing is stored then.
+    """
+    gdf = _checked_frame(incidents)
+    batch = BatchInfo(
+        source_file=source_file or "(data frame)",
+        sha256=sha256 or "",
+        format="dataframe",
+        features=len(gdf),
+    )
+    return store.add_batch(gdf, batch)
+
+
+def _checked_frame(gdf: object) -> gpd.GeoDataFrame:
+    """Return ``gdf`` in EPSG:4326, or raise ValidationError listing each row that does not fit."""
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise ValidationError(
+            [],
+            summary=f"cannot store a {type(gdf).__name__}: give a GeoDataFrame of the "
+            "incident schema (a validation report is stored with store_report)",
+        )
+    if gdf.crs is None:
+        raise ValidationError([], summary="the GeoDataFrame has no CRS; set EPSG:4326")
+    gdf = gdf.to_crs(settings.GEOGRAPHIC_CRS)
+    problems = schema.find_schema_problems(gdf)
+    if problems:
+        raise ValidationError(
+            problems,
+            summary="nothing stored: the GeoDataFrame does not fit the incident schema",
+        )
+    return gdf
+
+
+def seed_store(store: IncidentStore) -> str:
+    """Store the bundled sample (:data:`geo.settings.SAMPLE_INCIDENTS_PATH`) as a seed batch.
+
+    The sample is validated like any file, but without the distance to the border:
+    it is ours, and a new store is seeded wherever it is first used, the border layer
+    present or not.
+
+    Returns
+    -------
+    str
+        The seed batch's id.
+
+    Raises
+    ------
+    StoreError
+        The bundled sample failed validation.
+    """
+    path = settings.SAMPLE_INCIDENTS_PATH
+    report = validate_file(path, options=ValidationOptions(check_region=False))
+    if report.errors:
+        raise StoreError(f"the bundled sample {path} failed validation: {report.errors[0]}")
+    return store.add_batch(report.accepted, _batch_of(report, action="seed"))
+
+
+def open_seeded_store(
+    location: str | os.PathLike[str] | None = None, *, create: bool | None = None
+) -> IncidentStore:
+    """Open the store an entry point works on; seed the default store on first use.
+
+    Parameters
+    ----------
+    location
+        The ``--store`` option: an explicit store, neither created (unless
+        ``create``) nor seeded. ``None`` or empty: ``$BORDERMON_STORE``, else the
+        default path, created and seeded with the bundled sample on first use.
+    create
+        Create a missing store. Default: only the default store (``geo ingest
+        --store NEW`` passes ``True`` and gets an empty store).
+    """
+    default = location is None or str(location) == ""
+    create = default if create is None else create
+    return open_store(location, create=create, populate=seed_store if default else None)

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from geo import settings
+from geo.errors import FeatureProblem
 
 #: Columns of an incident, in order (the geometry column comes last).
 INCIDENT_COLUMNS: tuple[str, ...] = (
@@ -227,3 +228,42 @@ def conform_incidents(
         geometry=gpd.GeoSeries(np.asarray(geometry, dtype=object), crs=settings.GEOGRAPHIC_CRS),
         crs=settings.GEOGRAPHIC_CRS,
     )
+
+
+def find_schema_problems(gdf: gpd.GeoDataFrame) -> list[FeatureProblem]:
+    """Return one problem per row and field that keeps a frame from being stored.
+
+    A row must have a Point geometry (not empty) and an ``id``, a ``date`` and a
+    ``type``. Problems are listed row by row, geometry first, as the analyst reads them.
+
+    Parameters
+    ----------
+    gdf
+        Incidents of the schema.
+    """
+    import shapely
+
+    # checked a column at a time (a row loop took seconds for 100,000 rows)
+    geoms = gdf.geometry.to_numpy()
+    flags = {
+        "geometry": (shapely.get_type_id(geoms) != 0) | shapely.is_empty(geoms),
+        **{
+            name: gdf[name].isna().to_numpy()
+            if name in gdf.columns
+            else np.ones(len(gdf), dtype=bool)
+            for name in ("id", "date", "type")
+        },
+    }
+    fids = gdf["id"].tolist() if "id" in gdf.columns else [None] * len(gdf)
+    problems = []
+    for k in np.flatnonzero(np.logical_or.reduce(list(flags.values()))).tolist():
+        fid = None if pd.isna(fids[k]) else fids[k]  # NaN is no id (nor valid JSON)
+        if flags["geometry"][k]:
+            text = str(geoms[k])[:40]
+            problems.append(FeatureProblem(k, fid, "geometry", text, "not a Point", "give a Point"))
+        for name in ("id", "date", "type"):
+            if flags[name][k]:
+                problems.append(
+                    FeatureProblem(k, fid, name, "", f"{name} is missing", f"give {name}")
+                )
+    return problems

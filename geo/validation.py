@@ -26,6 +26,12 @@ Checks
   region a warning says so.
 - Likely duplicates (same type, within ``duplicate_distance_m`` and
   ``duplicate_days``, in the file or in the store) are kept with a warning.
+
+The border line and the stored incidents are given by the caller: the border as a
+shapely line (the entry points pass ``layers.reference.ReferenceLayers.bundled().line``;
+without one the region is not checked and a file-level warning says so), the stored
+incidents as :class:`geo.lookup.StoredIncidents` (a store, or a GeoDataFrame wrapped
+by :class:`geo.lookup.FrameIncidents`).
 """
 
 from __future__ import annotations
@@ -36,15 +42,29 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from geo import schema, settings
-from geo.errors import ConfigurationError, FeatureProblem, LayerError
+from geo.errors import ConfigurationError, FeatureProblem
+from geo.lookup import FrameIncidents, StoredIncidents
 from geo.readers import RawFeatures, shorten
 
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FrameIncidents",
+    "StoredIncidents",
+    "ValidationOptions",
+    "suggest_type",
+    "to_metric",
+    "validate_features",
+]
 
 #: Absolute coordinate above which a value is taken for projected metres.
 PROJECTED_THRESHOLD = 1_000.0
@@ -157,7 +177,9 @@ def _only(values: pd.Series, kinds: tuple[type, ...]) -> bool:
     return set(map(type, values.to_numpy())) <= set(kinds)
 
 
-def _check_ids(raw: RawFeatures, c: _Collector, *, stem: str, sha: str, existing_ids) -> list:
+def _check_ids(
+    raw: RawFeatures, c: _Collector, *, stem: str, sha: str, existing: StoredIncidents | None
+) -> list:
     values = _column(raw.properties, "id")
     ids: list = [None] * len(values)
     if _only(values, (str,)):
@@ -212,8 +234,9 @@ def _check_ids(raw: RawFeatures, c: _Collector, *, stem: str, sha: str, existing
                 f"the id is repeated in this file (also features {others})",
                 "give every incident its own id",
             )
-    if existing_ids is not None and len(existing_ids):
-        clash = series.isin(existing_ids).to_numpy() & present.to_numpy()
+    taken = existing.stored_ids(series[present].tolist()) if existing is not None else set()
+    if taken:
+        clash = series.isin(taken).to_numpy() & present.to_numpy()
         for i in np.flatnonzero(clash):
             c.error(
                 i,
@@ -506,17 +529,6 @@ def _region(border, distance_m: float):
     return _REGION_CACHE[key]
 
 
-def load_default_border():
-    """Return the bundled border line (``layers.load_border_line()``), or None if absent."""
-    from layers import load_border_line
-
-    try:
-        return load_border_line()
-    except (LayerError, OSError) as exc:
-        logger.warning("border line not available (%s): region not checked", exc)
-        return None
-
-
 def to_metric(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Project longitude/latitude to :data:`geo.settings.METRIC_CRS` metres."""
     from pyproj import Transformer
@@ -567,7 +579,22 @@ def _check_region(raw, c, usable, border, options: ValidationOptions, x, y) -> N
             c.warn(i, "geometry", value, reason, fix)
 
 
-def _check_likely_duplicates(c, keep, x, y, types, dates, existing, options) -> None:
+def _stored_near(raw, idx, pdays, existing, options):
+    """Return the stored incidents that may be likely duplicates of the features ``idx``."""
+    if existing is None:
+        return None
+    days = np.timedelta64(options.duplicate_days, "D")
+    first, last = pdays.min().astype("datetime64[D]"), pdays.max().astype("datetime64[D]")
+    return existing.incidents_near(
+        raw.lon[idx],
+        raw.lat[idx],
+        distance_m=options.duplicate_distance_m,
+        since=(first - days).item(),
+        until=(last + days).item(),
+    )
+
+
+def _check_likely_duplicates(c, keep, x, y, types, dates, raw, existing, options) -> None:
     from scipy.spatial import cKDTree
 
     idx = np.flatnonzero(keep)
@@ -578,8 +605,8 @@ def _check_likely_duplicates(c, keep, x, y, types, dates, existing, options) -> 
     pdays = dates.to_numpy(dtype="datetime64[D]")[idx].astype("int64")
     stored_ids: list = []
     n_new = len(idx)
-    if existing is not None and len(existing):
-        ex = existing[existing.geometry.notna() & ~existing.geometry.is_empty]
+    ex = _stored_near(raw, idx, pdays, existing, options)
+    if ex is not None and len(ex):
         ex_x, ex_y = to_metric(ex.geometry.x.to_numpy(), ex.geometry.y.to_numpy())
         px, py = np.concatenate([px, ex_x]), np.concatenate([py, ex_y])
         ptypes = np.concatenate([ptypes, ex["type"].to_numpy(dtype=object)])
@@ -627,8 +654,8 @@ def validate_features(
     *,
     filename: str,
     sha256: str | None = None,
-    border=None,
-    existing=None,
+    border: BaseGeometry | None = None,
+    existing: StoredIncidents | None = None,
     options: ValidationOptions | None = None,
 ) -> tuple:
     """Validate features read from a file.
@@ -642,10 +669,12 @@ def validate_features(
     sha256
         The file's SHA-256 (used in generated ids).
     border
-        The border line (shapely, EPSG:4326); by default ``layers.load_border_line()``.
-        When none is available the region is not checked (a file-level warning says so).
+        The border line (shapely, EPSG:4326), e.g.
+        ``layers.reference.ReferenceLayers.bundled().line``. ``None``: the distance to
+        the border is not checked, and a file-level warning says so.
     existing
-        Incidents already stored (GeoDataFrame of the schema), for duplicate checks.
+        The incidents already stored, for repeated ids and likely duplicates (a
+        GeoDataFrame: wrap it in :class:`geo.lookup.FrameIncidents`).
     options
         Validation options.
 
@@ -666,10 +695,7 @@ def validate_features(
     c.rejected[[p.index for p in raw.problems if p.index is not None]] = True
     c.problems.extend(raw.problems)
     file_problems = list(raw.warnings)
-    existing_ids = None if existing is None else set(existing["id"].astype(object))
-    ids = _check_ids(
-        raw, c, stem=PurePath(filename).stem or "incident", sha=sha, existing_ids=existing_ids
-    )
+    ids = _check_ids(raw, c, stem=PurePath(filename).stem or "incident", sha=sha, existing=existing)
     types = _check_types(raw, c)
     dates, default_precision = _check_dates(raw, c, today)
     fix_days = "give whole days, e.g. 1 for a known day, 7 for a known week"
@@ -715,7 +741,6 @@ def validate_features(
     if usable.any():
         x[usable], y[usable] = to_metric(raw.lon[usable], raw.lat[usable])
     if options.check_region:
-        border = border if border is not None else load_default_border()
         if border is None:
             file_problems.append(
                 FeatureProblem(
@@ -731,7 +756,7 @@ def validate_features(
         else:
             _check_region(raw, c, usable & ~c.rejected, border, options, x, y)
     keep = ~c.rejected
-    _check_likely_duplicates(c, keep, x, y, types, dates, existing, options)
+    _check_likely_duplicates(c, keep, x, y, types, dates, raw, existing, options)
 
     precision_days = np.where(np.isnan(precision_days), default_precision, precision_days)
     precision_m = np.where(

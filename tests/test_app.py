@@ -59,17 +59,20 @@ def _collection(features: list[dict]) -> bytes:
 @pytest.fixture(scope="module")
 def seeded_store(tmp_path_factory) -> Path:
     """A store with 24 seizures at one site and 12 clashes at another (real places)."""
-    from geo.ingest import validate_file
-    from geo.store import IncidentStore
+    from geo.ingest import store_report, validate_file
+    from geo.store import open_store
 
     sites = _sites()
     features = [_feature(i, "seizure", sites[0]) for i in range(24)]
     features += [_feature(i, "clash", sites[2]) for i in range(12)]
     path = tmp_path_factory.mktemp("store") / "incidents.gpkg"
-    store = IncidentStore(path, create=True, seed=False)
-    report = validate_file(_collection(features), filename="seed.geojson", existing=store)
+    store = open_store(path, create=True)
+    border = layers.load_border_line()
+    report = validate_file(
+        _collection(features), filename="seed.geojson", existing=store, border=border
+    )
     assert report.accepted_count == 36, report.to_text()
-    store.add(report)
+    store_report(store, report)
     return path
 
 
@@ -145,11 +148,11 @@ def test_each_change_reruns_only_the_stages_that_depend_on_it(app):
     assert _stage_runs(app, lambda at: at) == dict.fromkeys(STAGES, 0)
     # and what the app ranks is what run_analysis ranks with the same options
     from geo.analysis import AnalysisParameters, run_analysis
-    from geo.store import IncidentStore
+    from geo.store import open_store
     from layers.reference import ReferenceLayers
 
     expected = run_analysis(
-        IncidentStore(settings.resolve_store_path()).read(),
+        open_store().read(),
         AnalysisParameters(
             types=("seizure", "smuggling"),
             sector_km=7.5,

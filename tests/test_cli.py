@@ -119,6 +119,21 @@ def test_an_explicit_missing_store_is_one_line_and_exit_1(command, tmp_path, cap
     assert not (tmp_path / "report").exists()  # nothing written
 
 
+@pytest.mark.parametrize("command", ["ingest", *sorted(READERS)])
+def test_a_store_url_is_one_line_exit_1_and_creates_nothing(command, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    url = "postgresql://u@127.0.0.1:1/db"
+    extra = [a.replace("{tmp}", str(tmp_path)) for a in READERS.get(command, [])]
+    if command == "ingest":
+        extra = [str(ROOT / "data" / "sample_incidents.geojson")]
+    code, out, err = _run([command, *extra, "--store", url], capsys)
+    assert code == EXIT_ERROR
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert url in err and "only a GeoPackage file is supported" in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_ingest_creates_an_explicit_new_store(tmp_path, capsys):
     store = tmp_path / "new" / "incidents.gpkg"
     code, _, _ = _run(

@@ -226,9 +226,9 @@ def test_cli_density_writes_the_sample_surface(tmp_path, capsys):
 
 def test_cli_writes_hot_spots_from_a_store_of_36(tmp_path, capsys):
     # the six real sample incidents, repeated six times 30 days apart (same real positions)
-    from geo.store import IncidentStore
+    from geo.ingest import open_seeded_store, store_frame
 
-    store = IncidentStore()  # the test's own store ($BORDERMON_STORE), seeded with the sample
+    store = open_seeded_store()  # the test's own store ($BORDERMON_STORE), seeded
     sample = store.read()
     copies = []
     for k in range(1, 6):
@@ -237,7 +237,7 @@ def test_cli_writes_hot_spots_from_a_store_of_36(tmp_path, capsys):
         copy["date"] = copy["date"] - pd.Timedelta(days=30 * k)
         copies.append(copy)
     extra = gpd.GeoDataFrame(pd.concat(copies, ignore_index=True), crs=sample.crs)
-    store.add(extra[[c for c in extra.columns if c in sample.columns]], source_file="test")
+    store_frame(store, extra[[c for c in extra.columns if c in sample.columns]], source_file="test")
     out = tmp_path / "h.gpkg"
     code = main(["hotspots", "--out", str(out)])
     captured = capsys.readouterr()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from geo.cli import main
-from geo.store import IncidentStore
+from geo.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
@@ -37,7 +37,7 @@ def test_good_file_is_stored_and_exits_0(tmp_path, capsys):
     assert main(["ingest", str(path), "--store", str(store)]) == 0
     out = capsys.readouterr().out
     assert "good.geojson: 2 feature(s), 2 accepted, 0 rejected" in out and "stored as batch" in out
-    assert sorted(IncidentStore(store).read()["id"]) == ["G1", "G2"]  # created empty: no seed
+    assert sorted(open_store(store).read()["id"]) == ["G1", "G2"]  # created empty: no seed
 
 
 def test_rejected_feature_stores_nothing_and_exits_2_unless_partial(tmp_path, capsys):
@@ -47,9 +47,9 @@ def test_rejected_feature_stores_nothing_and_exits_2_unless_partial(tmp_path, ca
     out = capsys.readouterr().out
     assert "feature 1 (id 'BAD'): type='raid': unknown type" in out
     assert "nothing stored" in out
-    assert IncidentStore(store).count() == 0
+    assert open_store(store).count() == 0
     assert main(["ingest", str(path), "--store", str(store), "--accept-partial"]) == 0
-    assert IncidentStore(store).read()["id"].tolist() == ["OK"]
+    assert open_store(store).read()["id"].tolist() == ["OK"]
 
 
 def test_json_report_has_counts_rejections_warnings_and_batch(tmp_path, capsys):
@@ -70,7 +70,7 @@ def test_json_report_has_counts_rejections_warnings_and_batch(tmp_path, capsys):
     assert report["rejected"][0]["problems"][0]["field"] == "date"
     assert "future" in report["rejected"][0]["problems"][0]["reason"]
     assert {w["id"] for w in report["warnings"]} == {"OK", "NEAR"}  # likely duplicates
-    batches = IncidentStore(store).batches()
+    batches = open_store(store).batches()
     assert report["batch_id"] == batches["batch_id"].iloc[-1]
 
 
@@ -82,13 +82,13 @@ def test_several_files_each_become_a_batch(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert [f["stored"] for f in out["files"]] == [True, False]
     assert "already in the store" in out["files"][1]["rejected"][0]["problems"][0]["reason"]
-    assert len(IncidentStore(store).batches()) == 1
+    assert len(open_store(store).batches()) == 1
 
 
 def test_default_store_is_seeded_and_honours_the_environment(tmp_path, capsys):
     path = _write(tmp_path / "x.geojson", _feature("X1", date="2025-01-05"))
     assert main(["ingest", str(path)]) == 0
-    store = IncidentStore()
+    store = open_store()
     assert store.path == Path(os.environ["BORDERMON_STORE"])
     assert "X1" in set(store.read()["id"]) and len(store.batches()) == 2  # seed + upload
 
@@ -131,7 +131,7 @@ def test_acled_file_through_the_module_entry_point(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["accepted"] == 6
-    assert IncidentStore(store).count() == 6
+    assert open_store(store).count() == 6
 
 
 @pytest.mark.parametrize("option", ["--accept-partial", "--store", "--format"])

@@ -21,9 +21,10 @@ import shapely
 
 from geo import schema, settings
 from geo.errors import StoreError, ValidationError
-from geo.ingest import validate_file
+from geo.ingest import open_seeded_store, store_frame, store_report, validate_file
 from geo.selection import filter_incidents
-from geo.store import AUDIT_TABLE, LAYER, IncidentStore, load_incidents
+from geo.store import AUDIT_TABLE, LAYER, load_incidents, open_store
+from geo.store.base import AUDIT_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = settings.DATA_DIR / "sample_incidents.geojson"
@@ -50,7 +51,7 @@ def gpkg_count(path):
 
 
 def test_default_store_is_created_and_seeded_with_the_sample():
-    store = IncidentStore()
+    store = open_seeded_store()
     assert store.path == Path(os.environ[settings.STORE_ENV_VAR])
     sample = gpd.read_file(SAMPLE)
     stored = store.read()
@@ -61,11 +62,11 @@ def test_default_store_is_created_and_seeded_with_the_sample():
         len(sample)
     ]
     # opening it again does not seed twice
-    assert len(IncidentStore().read()) == len(sample)
+    assert len(open_seeded_store().read()) == len(sample)
 
 
 def test_stored_incidents_keep_every_field_and_the_schema():
-    store = IncidentStore()
+    store = open_seeded_store()
     stored = store.read().set_index("id")
     sample = gpd.read_file(SAMPLE).set_index("id")
     for fid, row in sample.iterrows():
@@ -93,7 +94,7 @@ def test_explicit_missing_store_is_an_error_for_readers(tmp_path):
 
 
 def test_explicit_store_can_be_created_empty(tmp_path):
-    store = IncidentStore(tmp_path / "new.gpkg", create=True)
+    store = open_store(tmp_path / "new.gpkg", create=True)
     assert store.count() == 0 and len(store.read()) == 0
     assert list(store.read().columns)[-1] == "geometry"
 
@@ -102,13 +103,13 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path):
     bogus = tmp_path / "bogus.gpkg"
     bogus.write_text("hello")
     with pytest.raises(StoreError, match="is not a GeoPackage"):
-        IncidentStore(bogus)
+        open_store(bogus)
 
 
 def test_add_read_filter_undo_and_audit(tmp_path):
-    store = IncidentStore(tmp_path / "s.gpkg", create=True)
-    first = store.add(incidents(["A", "B"], date="2025-01-01"), source_file="a.geojson")
-    second = store.add(incidents(["C"], date="2025-02-01", type_="clash"))
+    store = open_store(tmp_path / "s.gpkg", create=True)
+    first = store_frame(store, incidents(["A", "B"], date="2025-01-01"), source_file="a.geojson")
+    second = store_frame(store, incidents(["C"], date="2025-02-01", type_="clash"))
     assert store.count() == 3 == gpkg_count(store.path)
     assert store.read(since="2025-01-15")["id"].tolist() == ["C"]
     assert store.read(types=["seizure"])["id"].tolist() == ["A", "B"]
@@ -134,7 +135,7 @@ def test_add_read_filter_undo_and_audit(tmp_path):
 
 
 def test_report_with_rejections_stores_nothing_unless_partial(tmp_path):
-    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    store = open_store(tmp_path / "s.gpkg", create=True)
     data = json.dumps(
         {
             "type": "FeatureCollection",
@@ -154,9 +155,9 @@ def test_report_with_rejections_stores_nothing_unless_partial(tmp_path):
     ).encode()
     report = validate_file(data, filename="mixed.geojson", existing=store)
     with pytest.raises(ValidationError, match=r"nothing stored from mixed\.geojson: 1 feature"):
-        store.add(report)
+        store_report(store, report)
     assert store.count() == 0 and store.audit().empty
-    batch = store.add(report, accept_partial=True)
+    batch = store_report(store, report, accept_partial=True)
     assert report.batch_id == batch and store.read()["id"].tolist() == ["OK"]
     row = store.audit().iloc[-1]
     assert (row["source_file"], row["accepted_count"], row["rejected_count"]) == (
@@ -170,18 +171,18 @@ def test_report_with_rejections_stores_nothing_unless_partial(tmp_path):
 
 
 def test_id_clash_refuses_the_whole_upload(tmp_path):
-    store = IncidentStore(tmp_path / "s.gpkg", create=True)
-    store.add(incidents(["A"]))
+    store = open_store(tmp_path / "s.gpkg", create=True)
+    store_frame(store, incidents(["A"]))
     with pytest.raises(ValidationError, match="nothing stored: 1 id"):
-        store.add(incidents(["B", "A"]))
+        store_frame(store, incidents(["B", "A"]))
     assert store.read()["id"].tolist() == ["A"] and gpkg_count(store.path) == 1
     assert len(store.audit()) == 1
 
 
 def test_gdal_sees_every_row(tmp_path):
-    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    store = open_store(tmp_path / "s.gpkg", create=True)
     for k in range(5):
-        store.add(incidents([f"A{k}", f"B{k}"]))
+        store_frame(store, incidents([f"A{k}", f"B{k}"]))
     info = pyogrio.read_info(store.path, layer=LAYER)
     assert info["features"] == 10
     assert len(pyogrio.read_dataframe(store.path, layer=LAYER)) == 10
@@ -189,13 +190,13 @@ def test_gdal_sees_every_row(tmp_path):
 
 
 def test_threads_do_not_lose_rows(tmp_path):
-    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    store = open_store(tmp_path / "s.gpkg", create=True)
     errors = []
 
     def work(k):
         try:
             for i in range(10):
-                IncidentStore(store.path).add(incidents([f"T{k}-{i}"]))
+                store_frame(open_store(store.path), incidents([f"T{k}-{i}"]))
         except Exception as exc:  # reported below
             errors.append(exc)
 
@@ -212,14 +213,15 @@ WORKER = """
 import sys
 import pandas as pd, shapely
 from geo import schema
-from geo.store import IncidentStore
-store = IncidentStore(sys.argv[1])
+from geo.ingest import store_frame
+from geo.store import open_store
+store = open_store(sys.argv[1])
 worker = sys.argv[2]
 frame = pd.DataFrame({"id": [f"P{worker}-{i}" for i in range(100)], "date": "2025-01-01",
                       "type": "arrest"})
 uploads = schema.conform_incidents(frame, shapely.points([(36.38472, 34.39417)] * 100))
 for i in range(100):
-    store.add(uploads.iloc[[i]], source_file=f"upload-{worker}-{i}.geojson")
+    store_frame(store, uploads.iloc[[i]], source_file=f"upload-{worker}-{i}.geojson")
 """
 
 
@@ -235,7 +237,7 @@ def fast_dir(tmp_path):
 
 
 def test_four_processes_times_one_hundred_uploads_keep_four_hundred_rows(fast_dir):
-    store = IncidentStore(fast_dir / "s.gpkg", create=True)
+    store = open_store(fast_dir / "s.gpkg", create=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
         subprocess.Popen(
@@ -258,10 +260,12 @@ KILLED_WRITER = """
 import sys, time
 from pathlib import Path
 import pandas as pd, shapely
-import geo.store
+import geo.store.gpkg_format
 from geo import schema
+from geo.ingest import store_frame
+from geo.store import open_store
 
-real = geo.store.encode_points
+real = geo.store.gpkg_format.encode_points
 
 def slow_points(geometry):
     # hand the rows to SQLite one by one and stop half-way, inside the transaction
@@ -271,18 +275,18 @@ def slow_points(geometry):
             time.sleep(120)
         yield blob
 
-geo.store.encode_points = slow_points
+geo.store.gpkg_format.encode_points = slow_points
 n = 4_000
 frame = pd.DataFrame({"id": [f"K{i}" for i in range(n)], "date": ["2025-01-02"] * n,
                       "type": ["smuggling"] * n})
-geo.store.IncidentStore(sys.argv[1]).add(
+store_frame(open_store(sys.argv[1]),
     schema.conform_incidents(frame, shapely.points([(36.38472, 34.39417)] * n)))
 """
 
 
 def test_a_writer_killed_mid_upload_leaves_the_earlier_rows_and_none_of_its_own(tmp_path):
-    store = IncidentStore(tmp_path / "s.gpkg", create=True)
-    store.add(incidents([f"E{i}" for i in range(50)]))
+    store = open_store(tmp_path / "s.gpkg", create=True)
+    store_frame(store, incidents([f"E{i}" for i in range(50)]))
     marker = tmp_path / "marker"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
@@ -298,13 +302,13 @@ def test_a_writer_killed_mid_upload_leaves_the_earlier_rows_and_none_of_its_own(
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     proc.stderr.close()
-    reopened = IncidentStore(store.path)
+    reopened = open_store(store.path)
     stored = reopened.read()
     assert sorted(stored["id"]) == sorted(f"E{i}" for i in range(50))
     assert gpkg_count(store.path) == 50 == reopened.count()
     assert reopened.audit()["action"].tolist() == ["add"]
     # the lock died with the writer: the next upload goes through
-    reopened.add(incidents(["AFTER"]))
+    store_frame(reopened, incidents(["AFTER"]))
     assert reopened.count() == 51
 
 
@@ -324,9 +328,9 @@ def test_large_batches_round_trip_through_the_staging_path(tmp_path):
         }
     )
     gdf = schema.conform_incidents(frame, shapely.points([HERMEL] * n))
-    store = IncidentStore(tmp_path / "s.gpkg", create=True)
-    store.add(incidents(["FIRST"]))
-    batch = store.add(gdf, source_file="big.geojson", sha256="ab" * 32)
+    store = open_store(tmp_path / "s.gpkg", create=True)
+    store_frame(store, incidents(["FIRST"]))
+    batch = store_frame(store, gdf, source_file="big.geojson", sha256="ab" * 32)
     stored = store.read()
     assert len(stored) == n + 1 == gpkg_count(store.path)
     got = stored.iloc[1:].reset_index(drop=True)
@@ -340,7 +344,7 @@ def test_large_batches_round_trip_through_the_staging_path(tmp_path):
     assert got["unit"].isna().all() and got["actor1"].isna().all()  # never staged: NULL
     assert list(store.path.parent.glob("*.staging.gpkg")) == []
     with pytest.raises(ValidationError, match="clash with stored incidents"):
-        store.add(gdf)  # same ids: nothing stored
+        store_frame(store, gdf)  # same ids: nothing stored
     assert store.count() == n + 1
     assert store.undo(batch) == n and store.read()["id"].tolist() == ["FIRST"]
 
@@ -350,8 +354,8 @@ def test_first_use_seeds_without_waiting_on_its_own_lock(tmp_path, monkeypatch):
     # 120 s on the store lock. Seeding takes the lock again (the seed's transaction inside
     # the creation): both must be the same re-entrant lock, so this takes well under 5 s.
     import layers
-    from geo import store as store_module
     from geo.errors import LayerError
+    from geo.store import file_lock as store_module
 
     def missing_border():
         raise LayerError("layer 'border': file is missing")
@@ -360,44 +364,44 @@ def test_first_use_seeds_without_waiting_on_its_own_lock(tmp_path, monkeypatch):
     monkeypatch.setattr(store_module, "LOCK_TIMEOUT_S", 5.0)
     monkeypatch.setenv(settings.STORE_ENV_VAR, str(tmp_path / "fresh" / "incidents.gpkg"))
     start = time.perf_counter()
-    stored = load_incidents()
+    stored = load_incidents(open_seeded_store())
     assert time.perf_counter() - start < 5.0
     assert sorted(stored["id"]) == sorted(gpd.read_file(SAMPLE)["id"])
-    assert IncidentStore().audit()["action"].tolist() == ["seed"]
+    assert open_store().audit()["action"].tolist() == ["seed"]
 
 
 def test_every_spelling_of_a_store_path_shares_one_lock(tmp_path, monkeypatch):
-    from geo.store import _locks
+    from geo.store.file_lock import _locks
 
     (tmp_path / "real").mkdir()
     (tmp_path / "link").symlink_to(tmp_path / "real")
     monkeypatch.chdir(tmp_path / "real")
-    relative = IncidentStore("s.gpkg", create=True)
-    spellings = [relative, IncidentStore(tmp_path / "real" / "s.gpkg")]
-    spellings.append(IncidentStore(tmp_path / "link" / "s.gpkg"))
+    relative = open_store("s.gpkg", create=True)
+    spellings = [relative, open_store(tmp_path / "real" / "s.gpkg")]
+    spellings.append(open_store(tmp_path / "link" / "s.gpkg"))
     pairs = [_locks(s.path, s._lock_path) for s in spellings]
     assert all(pair[0] is pairs[0][0] and pair[1] is pairs[0][1] for pair in pairs)
     # the lock file is absolute: a later chdir does not move it
     assert Path(pairs[0][1].lock_file) == tmp_path / "real" / "s.gpkg.lock"
     monkeypatch.chdir(tmp_path)
-    relative.add(incidents(["A"]))
-    assert IncidentStore(tmp_path / "link" / "s.gpkg").count() == 1
+    store_frame(relative, incidents(["A"]))
+    assert open_store(tmp_path / "link" / "s.gpkg").count() == 1
 
 
 def test_a_timeout_inside_a_write_is_not_reported_as_a_busy_store(tmp_path):
     from filelock import Timeout
 
-    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    store = open_store(tmp_path / "s.gpkg", create=True)
     with pytest.raises(Timeout), store._write_lock():
         raise Timeout("some other lock")
-    store.add(incidents(["A"]))  # the store's lock was released
+    store_frame(store, incidents(["A"]))  # the store's lock was released
     assert store.count() == 1
 
 
 def test_a_lock_held_by_another_process_is_reported_as_busy(tmp_path, monkeypatch):
-    from geo import store as store_module
+    from geo.store import file_lock as store_module
 
-    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    store = open_store(tmp_path / "s.gpkg", create=True)
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -415,7 +419,7 @@ def test_a_lock_held_by_another_process_is_reported_as_busy(tmp_path, monkeypatc
         monkeypatch.setattr(store_module, "_LOCKS", {})
         monkeypatch.setattr(store_module, "LOCK_TIMEOUT_S", 0.3)
         with pytest.raises(StoreError, match=r"busy: another process held its lock .* 0\.3 s"):
-            store.add(incidents(["A"]))
+            store_frame(store, incidents(["A"]))
     finally:
         holder.kill()
         holder.wait()
@@ -424,14 +428,14 @@ def test_a_lock_held_by_another_process_is_reported_as_busy(tmp_path, monkeypatc
 
 
 def test_a_frame_that_does_not_fit_the_schema_is_refused_row_by_row(tmp_path):
-    store = IncidentStore(tmp_path / "s.gpkg", create=True)
+    store = open_store(tmp_path / "s.gpkg", create=True)
     gdf = incidents(["A", "B", "C", "D"])
     gdf.loc[1, "geometry"] = shapely.box(36.3, 34.3, 36.4, 34.4)
     gdf.loc[2, "type"] = None
     gdf.loc[3, "id"] = None
     gdf.loc[3, "geometry"] = None
     with pytest.raises(ValidationError, match="does not fit the incident schema") as caught:
-        store.add(gdf)
+        store_frame(store, gdf)
     assert [(p.index, p.feature_id, p.field, p.reason) for p in caught.value.problems] == [
         (1, "B", "geometry", "not a Point"),
         (2, "C", "type", "type is missing"),
@@ -440,3 +444,41 @@ def test_a_frame_that_does_not_fit_the_schema_is_refused_row_by_row(tmp_path):
     ]
     assert caught.value.problems[0].value.startswith("POLYGON")
     assert store.count() == 0
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://u@127.0.0.1:1/db", "http://x", "postgresql://u:hunter2@db.example/x"]
+)
+@pytest.mark.parametrize("via", ["argument", "environment"])
+def test_a_url_is_refused_and_nothing_is_created(url, via, tmp_path, monkeypatch):
+    # a PostGIS store comes later: until then a URL is refused, and not taken for a
+    # relative path (which created a folder "postgresql:")
+    monkeypatch.chdir(tmp_path)
+    if via == "environment":
+        monkeypatch.setenv(settings.STORE_ENV_VAR, url)
+    location = url if via == "argument" else None
+    scheme = url.split(":", 1)[0]
+    with pytest.raises(StoreError, match=rf"is a {scheme}:// URL; only a GeoPackage file") as err:
+        open_seeded_store(location, create=True)
+    message = str(err.value)
+    assert url.replace("hunter2", "***") in message and "hunter2" not in message
+    assert ("$BORDERMON_STORE" if via == "environment" else "(--store)") in message
+    assert "give the path of a .gpkg file" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_content_token_changes_with_every_write_and_the_hash_with_the_content(tmp_path):
+    store = open_store(tmp_path / "s.gpkg", create=True)
+    store_frame(store, incidents(["A", "B"]))
+    token, content = store.content_token(), store.content_hash()
+    assert store.content_token() == token  # reading changes nothing
+    batch = store_frame(store, incidents(["C"]))
+    assert store.content_token() != token and store.content_hash() != content
+    after_add = store.content_token()
+    store.undo(batch)
+    assert store.content_token() not in (token, after_add)
+    assert store.content_hash() == content  # the same incidents as before the upload
+    assert list(store.audit().columns) == list(AUDIT_COLUMNS)  # the interface's audit
+    other = open_store(tmp_path / "other.gpkg", create=True)
+    store_frame(other, incidents(["A", "B"]))
+    assert other.content_hash() == content and other.content_token() != token

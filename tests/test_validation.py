@@ -14,13 +14,19 @@ from pyproj import Geod
 
 from geo import settings
 from geo.errors import ConfigurationError
-from geo.ingest import validate_file
-from geo.store import IncidentStore
+from geo.ingest import open_seeded_store, validate_file
 from geo.validation import ValidationOptions, suggest_type
+from layers.reference import ReferenceLayers
 
 DATA = Path(__file__).parent / "data"
 CASES = json.loads((DATA / "bad" / "cases.json").read_text(encoding="utf-8"))
 HERMEL = (36.38472, 34.39417)
+
+
+@pytest.fixture(scope="module")
+def border():
+    """The bundled border line, as the entry points pass it to validation."""
+    return ReferenceLayers.bundled().line
 
 
 def _case_id(case):
@@ -28,13 +34,14 @@ def _case_id(case):
 
 
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
-def test_bad_corpus_reports_the_expected_problem(case):
+def test_bad_corpus_reports_the_expected_problem(case, border):
     options = dict(case.get("options", {}))
-    existing = IncidentStore() if options.pop("against_store", False) else None
+    existing = open_seeded_store() if options.pop("against_store", False) else None
     policy = options.pop("outside_region", None)
     report = validate_file(
         DATA / "bad" / case["file"],
         existing=existing,
+        border=border,
         options=ValidationOptions(outside_region=policy) if policy else None,
         **options,
     )
@@ -97,13 +104,12 @@ def test_every_problem_of_every_feature_is_reported_at_once():
     assert report.to_dict()["rejected_count"] == 2
 
 
-def test_region_distance_is_measured_in_metres_against_geod():
+def test_region_distance_is_measured_in_metres_against_geod(border):
     # a point due east of the border's end at Hermon: distance checked against pyproj.Geod
-    from layers import load_border_line
-
-    border = load_border_line()
     lon, lat = 36.9, 33.0
-    report = validate_file(_fc(_feature("E", lon=lon, lat=lat)), filename="e.geojson")
+    report = validate_file(
+        _fc(_feature("E", lon=lon, lat=lat)), filename="e.geojson", border=border
+    )
     problem = next(p for p in report.problems if p.field == "geometry")
     km = float(re.search(r"([\d.]+) km from the border", problem.reason).group(1))
     vertices = shapely.get_coordinates(shapely.segmentize(border, 0.0005))  # about 50 m
@@ -114,13 +120,37 @@ def test_region_distance_is_measured_in_metres_against_geod():
     assert km == pytest.approx(metres.min() / 1000, abs=0.2)
 
 
-def test_region_limit_and_policy_are_configurable():
+def test_region_limit_and_policy_are_configurable(border):
     far = _fc(_feature("F", lon=35.9106, lat=31.9539))  # Amman
-    assert validate_file(far, filename="f.geojson").rejected_count == 1
+    assert validate_file(far, filename="f.geojson", border=border).rejected_count == 1
     wide = ValidationOptions(region_distance_m=400_000)
-    assert validate_file(far, filename="f.geojson", options=wide).accepted_count == 1
+    assert validate_file(far, filename="f.geojson", options=wide, border=border).accepted_count == 1
     with pytest.raises(ConfigurationError, match="outside_region='drop' is not allowed"):
         ValidationOptions(outside_region="drop")
+
+
+def test_without_a_border_the_region_is_not_checked_and_the_report_says_so():
+    far = _fc(_feature("F", lon=35.9106, lat=31.9539))  # Amman: outside the region
+    report = validate_file(far, filename="f.geojson")
+    assert report.accepted_count == 1
+    assert [(p.field, p.reason) for p in report.warnings if p.index is None] == [
+        ("region", "the border line is not available: the distance to the border was not checked")
+    ]
+
+
+def test_a_store_and_a_frame_of_its_incidents_give_the_same_report(border):
+    store = open_seeded_store()  # seeded: S-2025-03-16-HERMEL is a clash at Hermel
+    data = _fc(
+        _feature("S-2025-03-16-HERMEL"),  # stored already
+        _feature("E", lat=HERMEL[1] + 0.005),  # a likely duplicate of the stored clash
+        _feature("F", type="shelling"),
+    )
+    against_store = validate_file(data, filename="x.geojson", existing=store, border=border)
+    frame = store.read()
+    against_frame = validate_file(data, filename="x.geojson", existing=frame, border=border)
+    assert against_store.problems == against_frame.problems
+    assert [p.feature_id for p in against_store.errors] == ["S-2025-03-16-HERMEL"]
+    assert any("(stored)" in p.reason for p in against_store.warnings)
 
 
 def test_region_check_uses_a_given_border():
@@ -188,7 +218,7 @@ def test_html_and_script_are_kept_verbatim_as_text():
 
 
 def test_likely_duplicate_against_the_store_names_the_stored_incident():
-    store = IncidentStore()  # seeded: S-2025-03-16-HERMEL is a clash at Hermel
+    store = open_seeded_store()  # seeded: S-2025-03-16-HERMEL is a clash at Hermel
     report = validate_file(_fc(_feature("NEW")), filename="n.geojson", existing=store)
     assert report.accepted_count == 1
     assert any(
@@ -216,7 +246,7 @@ def test_likely_duplicates_are_listed_in_file_order_then_stored():
         _feature("D"),
         _feature("G", lon=HERMEL[0] + 0.05),  # about 4.6 km east: not a duplicate
     )
-    report = validate_file(data, filename="x.geojson", existing=IncidentStore())
+    report = validate_file(data, filename="x.geojson", existing=open_seeded_store())
     found = {
         p.feature_id: p.reason.split(" of ", 1)[1]
         for p in report.warnings

@@ -20,6 +20,7 @@ from geo.cli.options import (
     add_ranking_options,
     load_reference,
     load_selected_incidents,
+    open_selected_store,
     positive_int,
 )
 
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from geo.analysis import AnalysisParameters, run_analysis
 
     params = AnalysisParameters.from_args(args)
-    incidents = load_selected_incidents(args)
+    incidents = load_selected_incidents(open_selected_store(args), args)
     result = run_analysis(incidents, params, reference=load_reference())
     if args.format == "json":
         json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)

@@ -17,6 +17,7 @@ from geo.cli.options import (
     add_filter_options,
     load_reference,
     load_selected_incidents,
+    open_selected_store,
     output_file,
 )
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from geo.density import compute_density, describe_surface
 
     out = output_file(args.out)
-    incidents = load_selected_incidents(args)
+    incidents = load_selected_incidents(open_selected_store(args), args)
     surface = compute_density(
         incidents,
         line=load_reference().line,

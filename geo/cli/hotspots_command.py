@@ -17,6 +17,7 @@ from geo.cli.options import (
     add_filter_options,
     load_reference,
     load_selected_incidents,
+    open_selected_store,
     output_file,
     positive_float,
     positive_int,
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from geo.hotspots import compute_hotspots
 
     out = output_file(args.out)
-    incidents = load_selected_incidents(args)
+    incidents = load_selected_incidents(open_selected_store(args), args)
     result = compute_hotspots(
         incidents,
         cell_km=args.cell_km,

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 
-from geo.cli.options import add_store_option
+from geo.cli.options import add_store_option, open_selected_store
+
+logger = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -46,19 +49,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate and store each file; print the reports; return the exit code."""
     from geo.cli import EXIT_OK, EXIT_REJECTED
-    from geo.errors import ValidationError
-    from geo.ingest import validate_file
-    from geo.store import IncidentStore
+    from geo.errors import LayerError, ValidationError
+    from geo.ingest import store_report, validate_file
+    from layers.reference import ReferenceLayers
 
-    store = IncidentStore(args.store, create=True) if args.store else IncidentStore()
+    store = open_selected_store(args, create=True)
+    try:
+        border = ReferenceLayers.bundled().line
+    except LayerError as exc:  # validation says so in each report
+        logger.warning("border line not available (%s): region not checked", exc)
+        border = None
     reports, refused = [], 0
     for name in args.files:
-        report = validate_file(name, existing=store)
+        report = validate_file(name, existing=store, border=border)
         stored = False
         storable = report.accepted_count and not report.file_rejected
         if storable and (not report.errors or args.accept_partial):
             try:
-                store.add(report, accept_partial=args.accept_partial)
+                store_report(store, report, accept_partial=args.accept_partial)
                 stored = True
             except ValidationError as exc:  # ids stored meanwhile by another upload
                 report.problems.extend(exc.problems)

@@ -16,6 +16,7 @@ from geo import settings
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from geo.store import IncidentStore
     from layers.reference import ReferenceLayers
 
 
@@ -238,8 +239,24 @@ def load_reference() -> ReferenceLayers:
     return ReferenceLayers.bundled()
 
 
-def load_selected_incidents(args: argparse.Namespace) -> gpd.GeoDataFrame:
-    """Return the stored incidents that the store and filter options select."""
-    from geo.store import load_incidents
+def open_selected_store(args: argparse.Namespace, *, create: bool | None = None) -> IncidentStore:
+    """Open the store ``--store`` names (else ``$BORDERMON_STORE``, else the default), once.
 
-    return load_incidents(args.store, since=args.since, until=args.until, types=args.types)
+    The default store is created and seeded with the bundled sample on first use; an
+    explicit ``--store`` must exist unless ``create`` (:func:`geo.ingest.open_seeded_store`).
+
+    Parameters
+    ----------
+    args
+        The parsed options (``args.store``).
+    create
+        Create a missing explicit store, empty.
+    """
+    from geo.ingest import open_seeded_store
+
+    return open_seeded_store(args.store, create=create)
+
+
+def load_selected_incidents(store: IncidentStore, args: argparse.Namespace) -> gpd.GeoDataFrame:
+    """Return the incidents of ``store`` that the filter options select."""
+    return store.read(since=args.since, until=args.until, types=args.types)

@@ -36,6 +36,8 @@ from geo.cli.options import (
     add_analysis_options,
     add_ranking_options,
     load_reference,
+    load_selected_incidents,
+    open_selected_store,
     positive_int,
 )
 from geo.errors import BorderMonitorError, ConfigurationError
@@ -115,13 +117,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def regenerate_command(args: argparse.Namespace) -> str:
-    """Return the command line that regenerates these outputs, every option explicit."""
+def regenerate_command(args: argparse.Namespace, store_location: str) -> str:
+    """Return the command line that regenerates these outputs, every option explicit.
+
+    Parameters
+    ----------
+    args
+        The parsed options.
+    store_location
+        The store read (``--store`` as resolved).
+    """
     words = ["python", "-m", "geo", "report", "--out", str(args.out)]
     words += ["--format", ",".join(args.format), "--top-n", str(args.top_n)]
     if args.title:
         words += ["--title", args.title]
-    words += ["--store", str(settings.resolve_store_path(args.store))]
+    words += ["--store", store_location]
     for option in ("since", "until"):
         if getattr(args, option):
             words += [f"--{option}", getattr(args, option).isoformat()]
@@ -199,23 +209,20 @@ def run(args: argparse.Namespace) -> int:
 
     from geo import exports, report
     from geo.analysis import AnalysisParameters, run_analysis
-    from geo.store import load_incidents
 
     out = _check_out(args.out)
+    store = open_selected_store(args)
     steps: list[tuple[str, Callable[[], Any]]] = []
     state: dict[str, Any] = {}
-    store_path = settings.resolve_store_path(args.store)
 
     def load() -> None:
-        state["incidents"] = load_incidents(
-            args.store, since=args.since, until=args.until, types=args.types
-        )
+        state["incidents"] = load_selected_incidents(store, args)
 
     def analyse() -> None:
         state["reference"] = reference = load_reference()
         params = AnalysisParameters.from_args(args)
         state["result"] = run_analysis(state["incidents"], params, reference=reference)
-        state["inputs"] = report.collect_inputs(state["incidents"], store_path=store_path)
+        state["inputs"] = report.collect_inputs(state["incidents"], store_path=store.location)
         _make_out(out)
 
     steps += [("loading incidents", load), ("analysing", analyse)]
@@ -238,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
         steps.append((f"writing {target.name}", step))
 
     generated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    command = regenerate_command(args)
+    command = regenerate_command(args, store.location)
     writers: dict[str, Callable[[Path], Any]] = {
         "pdf": lambda p: report.write_pdf(
             state["result"],
