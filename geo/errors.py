@@ -27,6 +27,10 @@ class StoreError(BorderMonitorError, OSError):
     """The incident store cannot be opened, read or written."""
 
 
+class PermissionDeniedError(BorderMonitorError, PermissionError):
+    """The signed-in user's role does not allow the action (see :mod:`geo.roles`)."""
+
+
 class InsufficientDataError(BorderMonitorError, ValueError):
     """Too few incidents for a statistic to mean anything."""
 

@@ -340,7 +340,11 @@ def validate_file(
 
 
 def store_report(
-    store: IncidentStore, report: IngestReport, *, accept_partial: bool = False
+    store: IncidentStore,
+    report: IngestReport,
+    *,
+    accept_partial: bool = False,
+    user: str | None = None,
 ) -> str:
     """Store the accepted features of a report as one batch; set ``report.batch_id``.
 
@@ -353,6 +357,9 @@ def store_report(
         counts audited).
     accept_partial
         Store the valid features even though others were rejected.
+    user
+        Who uploads (audited as ``ingested_by``); default the operating-system user.
+        Whether they may is the caller's check (:func:`geo.roles.require`).
 
     Returns
     -------
@@ -374,11 +381,11 @@ def store_report(
         )
     if not report.accepted_count:
         raise ValidationError([], summary=f"nothing to store from {report.filename}")
-    report.batch_id = store.add_batch(report.accepted, _batch_of(report))
+    report.batch_id = store.add_batch(report.accepted, _batch_of(report, user=user))
     return report.batch_id
 
 
-def _batch_of(report: IngestReport, *, action: str = "add") -> BatchInfo:
+def _batch_of(report: IngestReport, *, action: str = "add", user: str | None = None) -> BatchInfo:
     """Return what the store records of a report's file with its batch."""
     return BatchInfo(
         source_file=report.filename,
@@ -388,6 +395,7 @@ def _batch_of(report: IngestReport, *, action: str = "add") -> BatchInfo:
         rejected=report.rejected_count,
         warnings=len(report.warnings),
         action=action,
+        user=user,
     )
 
 

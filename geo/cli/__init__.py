@@ -27,6 +27,7 @@ COMMANDS = {
     "analyze": "analyze_command",
     "report": "report_command",
     "layers": "layers_command",
+    "users": "users_command",
 }
 
 #: Exit codes.

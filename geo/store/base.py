@@ -80,6 +80,9 @@ class BatchInfo:
         Warnings that validation gave.
     action
         ``"add"`` (an upload) or ``"seed"`` (the bundled sample of a new store).
+    user
+        Who stores it (the signed-in user's e-mail in the app); ``None``: the
+        operating-system user running the command (:func:`current_user`).
     """
 
     source_file: str
@@ -89,6 +92,7 @@ class BatchInfo:
     rejected: int = 0
     warnings: int = 0
     action: str = "add"
+    user: str | None = None
 
     def __post_init__(self) -> None:
         if self.action not in BATCH_ACTIONS:
@@ -179,8 +183,11 @@ class IncidentStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def undo(self, batch_id: str | None = None) -> int:
+    def undo(self, batch_id: str | None = None, *, user: str | None = None) -> int:
         """Remove every incident of a batch (by default the last one still stored).
+
+        ``user`` is who undoes it (audited; default :func:`current_user`). Whether they
+        may is the caller's check (:func:`geo.roles.require`), made before this call.
 
         Returns
         -------
@@ -207,10 +214,15 @@ class IncidentStore(abc.ABC):
         """Return the number of incidents stored of each batch that has any."""
 
     def batches(self) -> pd.DataFrame:
-        """Return the batches: id, time, file, SHA-256, counts, rows still stored, undone flag."""
+        """Return the batches: id, time, file, SHA-256, counts, rows still stored, undone flag.
+
+        Also who stored each (``ingested_by``, the audit's ``user``) and, for an undone
+        batch, who undid it and when (``undone_by``, ``undone_at``).
+        """
         audit = self.audit()
         adds = audit[audit["action"].isin(BATCH_ACTIONS)]
-        undone = set(audit.loc[audit["action"] == "undo", "batch_id"])
+        undos = audit[audit["action"] == "undo"].drop_duplicates("batch_id", keep="first")
+        undone = set(undos["batch_id"])
         rows = self._rows_by_batch()
         out = adds[
             [
@@ -228,6 +240,11 @@ class IncidentStore(abc.ABC):
         out = out.rename(columns={"at": "ingested_at"})
         out["rows"] = out["batch_id"].map(rows).fillna(0).astype("int64")
         out["undone"] = out["batch_id"].isin(undone)
+        out["ingested_by"] = out["user"]
+        undone_by = dict(zip(undos["batch_id"], undos["user"], strict=True))
+        undone_at = dict(zip(undos["batch_id"], undos["at"], strict=True))
+        out["undone_by"] = [undone_by.get(b) for b in out["batch_id"]]
+        out["undone_at"] = pd.to_datetime([undone_at.get(b) for b in out["batch_id"]], utc=True)
         return out.reset_index(drop=True)
 
     def find_sha256(self, sha256: str) -> str | None:
@@ -235,6 +252,31 @@ class IncidentStore(abc.ABC):
         batches = self.batches()
         match = batches[(batches["source_sha256"] == sha256) & ~batches["undone"]]
         return None if match.empty else str(match["batch_id"].iloc[-1])
+
+    # --- users and roles (geo.roles) ------------------------------------------------------
+
+    @abc.abstractmethod
+    def users(self) -> pd.DataFrame:
+        """Return the users granted a role: ``email, role, granted_by, granted_at``."""
+
+    @abc.abstractmethod
+    def role_of(self, email: str) -> str | None:
+        """Return the role granted to ``email`` (lower-cased), or ``None`` if none was."""
+
+    @abc.abstractmethod
+    def grant(self, email: str, role: str, *, by: str | None = None) -> None:
+        """Give ``email`` the ``role`` (replacing any other), audited as ``grant``.
+
+        Raises
+        ------
+        ConfigurationError
+            An e-mail or role that is not valid (:func:`geo.roles.check_email`,
+            :func:`geo.roles.check_role`).
+        """
+
+    @abc.abstractmethod
+    def revoke(self, email: str, *, by: str | None = None) -> bool:
+        """Remove the role of ``email`` (a viewer again), audited; return whether it had one."""
 
     # --- change detection --------------------------------------------------------------
 

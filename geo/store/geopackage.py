@@ -44,6 +44,7 @@ import pandas as pd
 from geo import schema, settings
 from geo.errors import StoreError
 from geo.lookup import search_box
+from geo.roles import check_email, check_role
 from geo.selection import normalize_filters
 from geo.store import file_lock
 from geo.store.base import (
@@ -58,12 +59,14 @@ from geo.store.gpkg_format import (
     ALL_COLUMNS,
     AUDIT_TABLE,
     LAYER,
+    USERS_TABLE,
     create_sql,
     incident_rows,
     insert_rows_sql,
     insert_staged_sql,
     iso_time,
     quoted,
+    users_sql,
     write_staging,
 )
 
@@ -319,9 +322,11 @@ class GeoPackageStore(IncidentStore):
         batch: BatchInfo | None = None,
         accepted: int | None = None,
         note: str | None = None,
+        user: str | None = None,
     ) -> None:
         """Append an audit row (``batch``: where an added batch came from)."""
         b = batch
+        user = user or (b.user if b is not None else None)
         source = (
             (b.source_file, b.sha256, b.format, b.features, accepted, b.rejected, b.warnings)
             if b is not None
@@ -331,11 +336,13 @@ class GeoPackageStore(IncidentStore):
             f'INSERT INTO "{AUDIT_TABLE}" (at, action, batch_id, source_file, source_sha256, '
             "format, features, accepted_count, rejected_count, warning_count, user, note) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (at, action, batch_id, *source, current_user(), note),
+            (at, action, batch_id, *source, user or current_user(), note),
         )
 
-    def undo(self, batch_id: str | None = None) -> int:
+    def undo(self, batch_id: str | None = None, *, user: str | None = None) -> int:
         """Remove every incident of a batch (by default the last one still stored).
+
+        ``user``: who undoes it (audited).
 
         Returns
         -------
@@ -356,9 +363,68 @@ class GeoPackageStore(IncidentStore):
             batch_id = self._batch_to_undo(batch_id, [r[0] for r in live], known)
             removed = con.execute(f'DELETE FROM "{LAYER}" WHERE batch_id = ?', (batch_id,)).rowcount
             note = f"{removed} incident(s) removed"
-            self._audit(con, iso_time(now_utc()), "undo", batch_id, note=note)
+            self._audit(con, iso_time(now_utc()), "undo", batch_id, note=note, user=user)
         logger.info("undid batch %s: %d incidents removed", batch_id, removed)
         return removed
+
+    # --- users and roles ---------------------------------------------------------------------
+
+    def users(self) -> pd.DataFrame:
+        """Return the users granted a role: ``email, role, granted_by, granted_at``."""
+        columns = ["email", "role", "granted_by", "granted_at"]
+        with self._query() as con:
+            if not self._has_users_table(con):
+                return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+            frame = pd.read_sql_query(
+                f'SELECT {", ".join(columns)} FROM "{USERS_TABLE}" ORDER BY email', con
+            )
+        frame["granted_at"] = pd.to_datetime(frame["granted_at"], utc=True)
+        return frame
+
+    def role_of(self, email: str) -> str | None:
+        """Return the role granted to ``email``, or ``None``."""
+        with self._query() as con:
+            if not self._has_users_table(con):
+                return None
+            row = con.execute(
+                f'SELECT role FROM "{USERS_TABLE}" WHERE email = ?', (str(email).strip().lower(),)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def grant(self, email: str, role: str, *, by: str | None = None) -> None:
+        """Give ``email`` the ``role`` (see :meth:`IncidentStore.grant`)."""
+        email, role = check_email(email), check_role(role)
+        at = iso_time(now_utc())
+        with self._transaction() as con:
+            for statement in users_sql():
+                con.execute(statement)
+            con.execute(
+                f'INSERT INTO "{USERS_TABLE}" (email, role, granted_by, granted_at) '
+                "VALUES (?, ?, ?, ?) ON CONFLICT(email) DO UPDATE SET role = excluded.role, "
+                "granted_by = excluded.granted_by, granted_at = excluded.granted_at",
+                (email, role, by or current_user(), at),
+            )
+            self._audit(con, at, "grant", None, note=f"{email}: {role}", user=by)
+        logger.info("granted %s the role %s", email, role)
+
+    def revoke(self, email: str, *, by: str | None = None) -> bool:
+        """Remove the role of ``email``; return whether it had one."""
+        email = check_email(email)
+        with self._transaction() as con:
+            for statement in users_sql():
+                con.execute(statement)
+            removed = con.execute(f'DELETE FROM "{USERS_TABLE}" WHERE email = ?', (email,)).rowcount
+            if removed:
+                self._audit(con, iso_time(now_utc()), "revoke", None, note=email, user=by)
+        return bool(removed)
+
+    @staticmethod
+    def _has_users_table(con: sqlite3.Connection) -> bool:
+        return bool(
+            con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (USERS_TABLE,)
+            ).fetchone()
+        )
 
     # --- history and counts ----------------------------------------------------------------
 

@@ -23,6 +23,8 @@ from geo import schema
 LAYER = "incidents"
 #: Name of the audit table.
 AUDIT_TABLE = "ingest_audit"
+#: Name of the table of users and their roles (:mod:`geo.roles`).
+USERS_TABLE = "users"
 #: Every column of the incident layer but the geometry, in order.
 ALL_COLUMNS = schema.INCIDENT_COLUMNS + schema.STORE_COLUMNS
 
@@ -142,6 +144,21 @@ def quoted(names: Iterable[str]) -> str:
     return ", ".join(f'"{name}"' for name in names)
 
 
+def users_sql() -> list[str]:
+    """Return the statements that add the users table (idempotent: older stores lack it)."""
+    from geo.roles import ROLES
+
+    allowed = ", ".join(f"'{r}'" for r in ROLES)
+    return [
+        f'CREATE TABLE IF NOT EXISTS "{USERS_TABLE}" ("email" TEXT PRIMARY KEY NOT NULL, '
+        f'"role" TEXT NOT NULL CHECK ("role" IN ({allowed})), "granted_by" TEXT, '
+        '"granted_at" DATETIME NOT NULL)',
+        "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description) "
+        f"VALUES ('{USERS_TABLE}', 'attributes', '{USERS_TABLE}', "
+        "'users of the monitor and their roles (viewer, analyst, admin)')",
+    ]
+
+
 def create_sql() -> list[str]:
     """Return the statements that turn a GeoPackage written by GDAL into a store."""
     columns = ", ".join(
@@ -165,4 +182,5 @@ def create_sql() -> list[str]:
         "INSERT INTO gpkg_contents (table_name, data_type, identifier, description) "
         f"VALUES ('{AUDIT_TABLE}', 'attributes', '{AUDIT_TABLE}', "
         "'one row per upload, seed and undo of the incident store')",
+        *users_sql(),
     ]
