@@ -27,7 +27,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "Roles are kept in the store; every change is audited.",
     )
     add_store_option(parser)
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = parser.add_subparsers(
+        dest="action", metavar="ACTION", required=True, help="list, grant or revoke"
+    )
     actions.add_parser("list", help="list the users with a role")
     grant = actions.add_parser("grant", help="give EMAIL a role")
     grant.add_argument("email", metavar="EMAIL", help="the address the user signs in with")
