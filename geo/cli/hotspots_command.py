@@ -22,6 +22,7 @@ from geo.cli.options import (
     positive_float,
     positive_int,
 )
+from geo.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=settings.HOTSPOT_VALUE,
         help="analyse the weighted incidents or their plain count (default: %(default)s)",
     )
+    parser.add_argument(
+        "--emerging",
+        action="store_true",
+        help="emerging hot spots instead: space-time Gi* per time slice, the Mann-Kendall "
+        "trend of each cell and ArcGIS's categories (new, consecutive, intensifying, "
+        "persistent, diminishing, sporadic, oscillating, historical; hot and cold); "
+        "layers emerging_hotspots and emerging_slices",
+    )
+    parser.add_argument(
+        "--slice-days",
+        type=positive_int,
+        default=30,
+        metavar="N",
+        help="with --emerging, the length of a time slice in days (default: %(default)s; "
+        "at least 10 slices are needed)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -74,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
 
     out = output_file(args.out)
     incidents = load_selected_incidents(open_selected_store(args), args)
+    if args.emerging:
+        return _run_emerging(args, incidents, out)
     result = compute_hotspots(
         incidents,
         cell_km=args.cell_km,
@@ -88,4 +107,24 @@ def run(args: argparse.Namespace) -> int:
     print("; ".join(f"{label}: {n} cells" for label, n in summary.items()))
     if result.n_outside:
         print(f"note: {result.n_outside} incidents lie outside the study area and are left out")
+    return 0
+
+
+def _run_emerging(args: argparse.Namespace, incidents, out: Path) -> int:
+    """Compute and write the emerging hot spots; return the exit code."""
+    from geo.emerging import compute_emerging_hotspots
+
+    if args.k_neighbours is not None:
+        raise ConfigurationError("--k-neighbours does not apply to --emerging; use --band-km")
+    result = compute_emerging_hotspots(
+        incidents,
+        line=load_reference().line,
+        slice_days=args.slice_days,
+        cell_km=args.cell_km,
+        band_km=args.band_km,
+        value=args.value,
+    )
+    result.to_file(out)
+    print(f"wrote {out}: {result.describe()}")
+    print("; ".join(f"{label}: {n} cells" for label, n in result.summary().items()))
     return 0
