@@ -17,6 +17,7 @@ import textwrap
 
 from geo.cli.options import (
     add_analysis_options,
+    add_compare_option,
     add_ranking_options,
     load_reference,
     load_selected_incidents,
@@ -48,6 +49,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="output: a table for people, or json or csv for tools (default: %(default)s)",
     )
     add_ranking_options(parser)
+    add_compare_option(parser)
     parser.add_argument(
         "--limit",
         type=positive_int,
@@ -62,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     from geo.analysis import AnalysisParameters, run_analysis
 
     params = AnalysisParameters.from_args(args)
+    if args.compare_to is not None:
+        return _run_comparison(args, params)
     incidents = load_selected_incidents(open_selected_store(args), args)
     result = run_analysis(incidents, params, reference=load_reference())
     if args.format == "json":
@@ -74,6 +78,73 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(format_table(result, limit=args.limit))
     return 0
+
+
+def _run_comparison(args: argparse.Namespace, params) -> int:
+    """Run ``analyze --compare-to``: both periods, side by side."""
+    from geo.change import compare_periods
+
+    store = open_selected_store(args)
+    incidents = store.read(types=args.types)  # each period filters its own dates
+    comparison = compare_periods(
+        incidents, params, then=args.compare_to, reference=load_reference()
+    )
+    if args.format == "json":
+        data = comparison.now.to_json_dict()
+        data["comparison"] = comparison.to_json_dict()
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif args.format == "csv":
+        comparison.table.to_csv(sys.stdout, index=False, lineterminator="\n")
+    else:
+        sys.stdout.write(format_table(comparison.now, limit=args.limit))
+        sys.stdout.write(format_comparison(comparison, limit=args.limit))
+    return 0
+
+
+def format_comparison(comparison, *, limit: int | None = None) -> str:
+    """Return the side-by-side ranks of two periods as text (flagged sectors first)."""
+    import pandas as pd
+
+    now, then = comparison.periods["now"], comparison.periods["then"]
+
+    def span(pair) -> str:
+        return f"{pair[0] or 'first incident'}..{pair[1] or 'last incident'}"
+
+    table = comparison.table
+    shown = pd.DataFrame(
+        {
+            "sector": table["sector_id"],
+            "rank now": table["rank_now"],
+            "then": table["rank_then"],
+            "change": table["rank_change"].map(lambda v: "" if pd.isna(v) else f"{v:+d}"),
+            "5–95% now": table["interval_now"],
+            "then ": table["interval_then"],
+            "top k": [
+                "entered" if e else "left" if lft else ""
+                for e, lft in zip(table["entered_top_k"], table["left_top_k"], strict=True)
+            ],
+            "flag": [
+                "MOVED" if f else "displaced" if d else ""
+                for f, d in zip(table["flagged"], table["displaced"], strict=True)
+            ],
+            "incidents then→now": [
+                f"{j}→{k}"
+                for j, k in zip(table["incidents_then"], table["incidents_now"], strict=True)
+            ],
+            "why (contribution change)": table["reasons"],
+        }
+    )
+    flagged = int(table["flagged"].sum())
+    lines = [
+        "",
+        f"Compared with {span(then)} (now {span(now)}): {flagged} sector(s) moved beyond "
+        "their 5–95 % rank interval with their own incidents changed beyond chance (MOVED); "
+        "'displaced': moved beyond the interval by others' change, its own incidents alike.",
+        shown.head(limit).to_string(index=False) if limit else shown.to_string(index=False),
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def format_table(result, *, limit: int | None = None) -> str:

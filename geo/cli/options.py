@@ -214,6 +214,29 @@ def add_ranking_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def parse_period(text: str) -> tuple[dt.date, dt.date]:
+    """Parse ``SINCE..UNTIL`` for ``--compare-to``."""
+    from geo.change import parse_period as parse
+    from geo.errors import ConfigurationError
+
+    try:
+        return parse(text)
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_compare_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--compare-to SINCE..UNTIL`` (analyze, report)."""
+    parser.add_argument(
+        "--compare-to",
+        type=parse_period,
+        metavar="SINCE..UNTIL",
+        help="also rank the sectors on this earlier period and show, for every sector, "
+        "its rank and score in both, the rank change, the new incidents by type, and "
+        "whether it moved beyond its rank interval (flagged)",
+    )
+
+
 def output_file(path: str | Path) -> Path:
     """Return ``--out`` as a path whose folder exists, or raise a one-line error.
 
