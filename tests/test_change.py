@@ -122,3 +122,35 @@ def test_analyze_compare_to_on_the_command_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([*argv, "--compare-to", "2025-06-30..2025-01-01"])
     assert exit_info.value.code == 2
+
+
+def test_report_compare_to_puts_the_briefing_first_naming_the_planted_sector(tmp_path):
+    import json
+
+    from pypdf import PdfReader
+
+    from geo.cli import main
+    from geo.ingest import store_frame
+    from geo.store import open_store
+
+    store = open_store(tmp_path / "s.gpkg", create=True)
+    store_frame(store, _incidents())
+    out = tmp_path / "out"
+    argv = ["report", "--out", str(out), "--format", "pdf", "--store", store.location,
+            "--since", "2025-07-01", "--until", "2025-12-31", "--bandwidth-m", "1000",
+            "--draws", "200", "--compare-to", "2025-01-01..2025-06-30"]  # fmt: skip
+    assert main(argv) == 0
+    first = PdfReader(out / "report.pdf").pages[0].extract_text()
+    assert "Briefing: 2025-07-01 to 2025-12-31, compared with 2025-01-01 to 2025-06-30" in " ".join(
+        first.split()
+    )
+    sector = int(PLANT_KM // 5) + 1
+    moved = first.split("What moved")[1].split("Emerging")[0]
+    assert "MOVED" in moved and moved.split("flag why")[1].split()[0] == str(sector)
+    assert "Emerging hot spots near the border" in first
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["periods"] == {
+        "now": ["2025-07-01", "2025-12-31"],
+        "then": ["2025-01-01", "2025-06-30"],
+    }
+    assert "--compare-to 2025-01-01..2025-06-30" in manifest["command"]

@@ -34,6 +34,7 @@ from typing import Any
 from geo import __version__, settings
 from geo.cli.options import (
     add_analysis_options,
+    add_compare_option,
     add_ranking_options,
     load_reference,
     load_selected_incidents,
@@ -114,6 +115,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_analysis_options(parser)
     add_ranking_options(parser)
+    add_compare_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -147,6 +149,9 @@ def regenerate_command(args: argparse.Namespace, store_location: str) -> str:
         words += ["--half-life-days", f"{args.half_life_days:g}"]
     if args.terrain:
         words += ["--terrain", str(args.terrain)]
+    if getattr(args, "compare_to", None):
+        since, until = args.compare_to
+        words += ["--compare-to", f"{since.isoformat()}..{until.isoformat()}"]
     words += ["--normalisation", args.normalisation, "--draws", str(args.draws)]
     words += ["--seed", str(args.seed)]
     return shlex.join(words)
@@ -209,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
 
     from geo import exports, report
     from geo.analysis import AnalysisParameters, run_analysis
+    from geo.selection import filter_incidents
 
     out = _check_out(args.out)
     store = open_selected_store(args)
@@ -216,12 +222,22 @@ def run(args: argparse.Namespace) -> int:
     state: dict[str, Any] = {}
 
     def load() -> None:
-        state["incidents"] = load_selected_incidents(store, args)
+        if args.compare_to is None:
+            state["incidents"] = load_selected_incidents(store, args)
+            return
+        # both periods are read; the exports hold the current one
+        state["all"] = store.read(types=args.types)
+        state["incidents"] = filter_incidents(
+            state["all"], since=args.since, until=args.until, types=args.types
+        )
 
     def analyse() -> None:
         state["reference"] = reference = load_reference()
         params = AnalysisParameters.from_args(args)
-        state["result"] = run_analysis(state["incidents"], params, reference=reference)
+        if args.compare_to is None:
+            state["result"] = run_analysis(state["incidents"], params, reference=reference)
+        else:
+            state.update(_briefing(state["all"], params, args.compare_to, reference))
         state["inputs"] = report.collect_inputs(state["incidents"], store_path=store.location)
         _make_out(out)
 
@@ -259,6 +275,7 @@ def run(args: argparse.Namespace) -> int:
             border=state["reference"].line,
             crossings=state["reference"].crossings,
             layer_records=_layer_records(),
+            briefing=state.get("briefing"),
         ),
         "gpkg": lambda p: _write_geopackage(exports, state["result"], state["incidents"], p),
         "geojson": lambda p: exports.export_sectors(state["result"], p, "geojson"),
@@ -328,6 +345,34 @@ def _write_geopackage(exports: Any, result: Any, incidents: Any, path: Path) -> 
     os.replace(partial, path)
 
 
+def _briefing(incidents: Any, params: Any, then: Any, reference: Any) -> dict[str, Any]:
+    """Return the comparison, its emerging hot spots and the briefing page (``--compare-to``)."""
+    from geo.change import compare_periods
+    from geo.emerging import compute_emerging_hotspots
+    from geo.errors import InsufficientDataError
+    from geo.report.briefing import build_briefing_html
+    from geo.selection import filter_incidents
+
+    comparison = compare_periods(incidents, params, then=then, reference=reference)
+    until = filter_incidents(incidents, until=params.until, types=params.types)
+    emerging, reason = None, None
+    try:
+        emerging = compute_emerging_hotspots(until, line=reference.line)
+    except InsufficientDataError as exc:
+        reason = f"emerging hot spots not computed: {exc}"
+    html = build_briefing_html(comparison, emerging=emerging, emerging_reason=reason)
+    return {"result": comparison.now, "comparison": comparison, "briefing": html}
+
+
+def _periods(result: Any, comparison: Any) -> dict[str, Any]:
+    """Return the analysed period, and the compared one when there is a comparison."""
+    if comparison is not None:
+        return comparison.to_json_dict()["periods"]
+    p = result.parameters
+    return {"now": [p.since.isoformat() if p.since else None,
+                    p.until.isoformat() if p.until else None]}  # fmt: skip
+
+
 def _manifest(
     state: dict[str, Any],
     written: dict[str, Path],
@@ -344,6 +389,7 @@ def _manifest(
         "software": {"geo": __version__, "python": sys.version.split()[0]},
         "command": command,
         "parameters": result.parameters.to_dict(),
+        "periods": _periods(result, state.get("comparison")),
         "incidents": len(state["incidents"]),
         "evidence_ok": bool(getattr(result, "evidence_ok", True)),
         "inputs": [dataclasses.asdict(record) for record in state["inputs"]],

@@ -68,6 +68,7 @@ table.prov td { overflow-wrap: break-word; }
 .bar span { display: inline-block; height: 3mm; }
 .key span { display: inline-block; width: 3mm; height: 3mm; margin: 0 1mm 0 3mm; }
 .mappage { break-before: page; }
+.pagebreak { break-after: page; }
 img.map { display: block; height: 215mm; margin: 0 auto; }
 table.ranked td, table.ranked th { font-size: 7pt; padding: 0.6mm 0.8mm; }
 tr { break-inside: avoid; }
@@ -131,6 +132,7 @@ def build_report_html(
     map_png: bytes | None = None,
     layer_records: Sequence[Mapping[str, Any]] | None = None,
     layer_reason: str = "not given",
+    briefing: str | None = None,
 ) -> str:
     """Return the report as one self-contained HTML document.
 
@@ -156,6 +158,9 @@ def build_report_html(
         Provenance records of the reference layers (``layers.list_layers()``).
     layer_reason
         Why ``layer_records`` is empty, if it is.
+    briefing
+        An HTML fragment put first, on a page of its own
+        (:func:`geo.report.briefing.build_briefing_html`; already escaped).
 
     Returns
     -------
@@ -202,6 +207,7 @@ def build_report_html(
         '<meta name="generator" content="border monitor">',
         f'<meta name="dcterms.created" content="{_e(generated_at.isoformat())}">',
         f"<style>{_CSS}</style></head><body>",
+        *([briefing, '<div class="pagebreak"></div>'] if briefing else []),
         f"<h1>{_e(title)}</h1>",
         '<table class="meta"><tbody>'
         + "".join(f"<tr><td>{_e(k)}</td><td>{v}</td></tr>" for k, v in meta_rows)

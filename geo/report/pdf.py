@@ -70,6 +70,7 @@ def write_pdf(
     crossings: gpd.GeoDataFrame | None = None,
     layer_records: Sequence[Mapping[str, Any]] | None = None,
     draw_map: bool = True,
+    briefing: str | None = None,
 ) -> Path:
     """Write the priority-sector report as a PDF.
 
@@ -93,6 +94,8 @@ def write_pdf(
         passed by the entry points); the report says they were not given when ``None``.
     draw_map
         Whether to draw the static map.
+    briefing
+        The briefing page put first (:func:`geo.report.briefing.build_briefing_html`).
 
     Returns
     -------
@@ -124,6 +127,7 @@ def write_pdf(
         map_png=map_png,
         layer_records=layer_records,
         layer_reason=reason,
+        briefing=briefing,
     )
     return render_pdf(document, path)
 
