@@ -40,9 +40,17 @@ from mapview.escaping import escape_text
 from mapview.features import _add_geojson, _add_points, prepare_layer
 from mapview.incident_layer import TYPE_COLOURS, _add_incidents, hexbin_incidents
 from mapview.sector_layer import PRIORITY_CLASSES, _add_sectors, priority_class
-from mapview.surface_layer import HOTSPOT_COLOURS, _add_density, _add_hotspots, density_image
+from mapview.surface_layer import (
+    EMERGING_COLOURS,
+    HOTSPOT_COLOURS,
+    _add_density,
+    _add_emerging,
+    _add_hotspots,
+    density_image,
+)
 
 __all__ = [
+    "EMERGING_COLOURS",
     "HOTSPOT_COLOURS",
     "PRIORITY_CLASSES",
     "TYPE_COLOURS",
@@ -73,6 +81,7 @@ def build_map(
     density_overlay: tuple[str, list[list[float]], float] | None = None,
     sectors: gpd.GeoDataFrame | None = None,
     hotspots: gpd.GeoDataFrame | None = None,
+    emerging: gpd.GeoDataFrame | None = None,
     top_k: int = settings.TOP_K,
     tile_url: str | None = None,
     tile_attribution: str = settings.MAP_TILE_ATTRIBUTION,
@@ -106,6 +115,9 @@ def build_map(
         chainage_start_km, chainage_end_km, unstable, ...``), coloured by rank class.
     hotspots
         Gi* cells (``bin``, ``count``, ``z``, ``p_fdr``); cells in bin 0 are not drawn.
+    emerging
+        Emerging hot-spot cells (:attr:`geo.emerging.EmergingResult.cells`), coloured by
+        category, off until switched on.
     top_k
         Size of the first priority class.
     tile_url, tile_attribution
@@ -173,6 +185,8 @@ def build_map(
         )
     if hotspots is not None and len(hotspots) and "bin" in hotspots.columns:
         _add_hotspots(hotspots, group=group, legend=legend)
+    if emerging is not None and len(emerging) and "category" in emerging.columns:
+        _add_emerging(emerging, group=group, legend=legend)
     if density is not None:
         _add_density(density, density_overlay, group=group, legend=legend)
     if sectors is not None and len(sectors):

@@ -175,3 +175,70 @@ def _add_hotspots(
     )
     legend.append("<b>Hot spots (Gi*, FDR)</b>")
     legend += [_swatch(c, label) for _, (c, label) in sorted(HOTSPOT_COLOURS.items(), reverse=True)]
+
+
+#: Colour of each emerging hot/cold spot category (hot reds, cold blues; darker = stronger).
+EMERGING_COLOURS: dict[str, str] = {
+    "new hot spot": "#67000d",
+    "consecutive hot spot": "#a50f15",
+    "intensifying hot spot": "#cb181d",
+    "persistent hot spot": "#ef3b2c",
+    "diminishing hot spot": "#fb6a4a",
+    "sporadic hot spot": "#fc9272",
+    "oscillating hot spot": "#fcbba1",
+    "historical hot spot": "#fee0d2",
+    "new cold spot": "#08306b",
+    "consecutive cold spot": "#08519c",
+    "intensifying cold spot": "#2171b5",
+    "persistent cold spot": "#4292c6",
+    "diminishing cold spot": "#6baed6",
+    "sporadic cold spot": "#9ecae1",
+    "oscillating cold spot": "#c6dbef",
+    "historical cold spot": "#deebf7",
+}
+
+
+def _add_emerging(
+    cells: gpd.GeoDataFrame,
+    *,
+    group: Callable[..., folium.FeatureGroup],
+    legend: list[str],
+) -> None:
+    """Draw the emerging hot and cold spots by category, with their legend.
+
+    Parameters
+    ----------
+    cells
+        :attr:`geo.emerging.EmergingResult.cells` (``category``, ``count``,
+        ``hot_slices``, ``cold_slices``, ``trend_z``); "no pattern detected" is not drawn.
+    group, legend
+        As for :func:`_add_hotspots`.
+    """
+    shown = cells[cells["category"].isin(EMERGING_COLOURS)].copy()
+    if shown.empty:
+        return
+    shown["_class"], classes = _classify(
+        [{"fillColor": EMERGING_COLOURS[c]} for c in shown["category"]]
+    )
+    g = group("Emerging hot spots", show=False)
+    _add_geojson(
+        g,
+        prepare_layer(
+            shown,
+            columns=["category", "count", "hot_slices", "cold_slices", "trend_z", "_class"],
+            simplify_m=0,
+        ),
+        style={"color": "#444", "weight": 0.5, "fillOpacity": 0.6},
+        classes=classes,
+        tooltip={
+            "category": "Emerging",
+            "count": "Incidents",
+            "hot_slices": "Hot slices",
+            "cold_slices": "Cold slices",
+            "trend_z": "Trend (Mann-Kendall z)",
+        },
+        name="emerging",
+    )
+    present = set(shown["category"])
+    legend.append("<b>Emerging hot spots</b>")
+    legend += [_swatch(c, label) for label, c in EMERGING_COLOURS.items() if label in present]

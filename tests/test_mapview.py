@@ -326,3 +326,30 @@ def test_towns_without_a_population_number_are_drawn():
     )
     html = build_map(layers={"towns": towns})._repr_html_()
     assert "pop. 1,200" in html
+
+
+def test_emerging_hot_spots_are_a_layer_with_a_legend():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from mapview.builder import build_map
+
+    cells = gpd.GeoDataFrame(
+        {
+            "category": ["new hot spot", "persistent cold spot", "no pattern detected"],
+            "count": [12, 0, 1],
+            "hot_slices": [1, 0, 0],
+            "cold_slices": [0, 11, 0],
+            "trend_z": [0.5, -0.2, 0.0],
+        },
+        geometry=[
+            box(36.0, 34.0, 36.03, 34.03),
+            box(36.1, 34.0, 36.13, 34.03),
+            box(36.2, 34.0, 36.23, 34.03),
+        ],  # fmt: skip
+        crs=4326,
+    )
+    html = build_map(emerging=cells)._repr_html_()
+    assert "Emerging hot spots" in html
+    assert "new hot spot" in html and "persistent cold spot" in html
+    assert "#67000d" in html  # the new-hot-spot colour, in the style and the legend
