@@ -180,3 +180,17 @@ def test_only_admins_manage_users_and_never_their_own_role(store):
         actions.revoke_role(store, ADA, "ada@example.org")
     assert actions.revoke_role(store, ADA, "vic@example.org") is True
     assert store.role_of("vic@example.org") is None
+
+
+def test_the_checks_need_no_streamlit_and_geo_never_imports_the_app():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = "import sys, webapp.actions, webapp.identity; print('streamlit' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr
+    for path in [*root.glob("geo/**/*.py"), *root.glob("layers/**/*.py")]:
+        text = path.read_text(encoding="utf-8")
+        assert "import streamlit" not in text and "webapp" not in text, path
