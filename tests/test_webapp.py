@@ -101,6 +101,8 @@ def test_claims_name_the_user_by_a_verified_email():
     assert ana.audit_name == ana.label == "ana@example.org"
     unverified = identity_from_claims({"email": "ada@example.org", "email_verified": False})
     assert unverified.email is None and "not verified" in unverified.note
+    assert identity_from_claims({"email": "ada@example.org", "email_verified": "false"}).note
+    assert identity_from_claims({"email": "ada@example.org", "email_verified": True}).email
     assert identity_from_claims({"sub": "x"}).email is None
     assert identity_from_claims({"email": "not an address"}).email is None
 

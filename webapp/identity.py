@@ -107,7 +107,7 @@ def identity_from_claims(claims: Mapping[str, object]) -> Identity:
         email = roles.check_email(str(raw))
     except ConfigurationError:
         return Identity(email=None, name=name, note="the identity provider's e-mail is invalid")
-    if claims.get("email_verified") is False or str(claims.get("email_verified")) == "false":
+    if str(claims.get("email_verified")).strip().lower() == "false":  # False, or "false"
         return Identity(
             email=None, name=name or email, note=f"{email} is not verified by the provider"
         )
