@@ -12,6 +12,7 @@ says why in the server log.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -39,6 +40,10 @@ pytestmark = [
     pytest.mark.skipif(
         not Path(CHROMIUM).exists() and not os.environ.get("CI"),
         reason="chromium is not installed (CI installs it: .ci/run)",
+    ),
+    pytest.mark.skipif(
+        importlib.util.find_spec("oidc_provider_mock") is None and not os.environ.get("CI"),
+        reason="oidc-provider-mock is not installed (requirements-dev.txt)",
     ),
 ]
 
@@ -88,11 +93,15 @@ def team(tmp_path_factory):
 
     work = tmp_path_factory.mktemp("signin")
     store_path = work / "store" / "incidents.gpkg"
+    before = os.environ.get(settings.STORE_ENV_VAR)
     os.environ[settings.STORE_ENV_VAR] = str(store_path)  # seed it as the app would
     try:
         open_seeded_store().grant("ana@example.org", "analyst")
     finally:
-        del os.environ[settings.STORE_ENV_VAR]
+        if before is None:
+            del os.environ[settings.STORE_ENV_VAR]
+        else:
+            os.environ[settings.STORE_ENV_VAR] = before
     with running_provider(work, work / "provider.log") as provider:
         for sub, claims in USERS.items():
             set_claims(provider, sub, claims)
