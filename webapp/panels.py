@@ -104,7 +104,10 @@ def users_panel(store: IncidentStore, identity: Identity, role: str) -> None:
         if flash:
             st.success(escape_markdown(flash))
         users = store.users()
-        st.dataframe(escape_frame(users), hide_index=True, key="users_table")
+        if users.empty:
+            st.caption("No one has a role yet.")
+        else:
+            st.dataframe(escape_frame(users), hide_index=True, key="users_table")
         email = st.text_input("E-mail", key="grant_email")
         new_role = st.selectbox("Role", roles.ROLES, index=1, key="grant_role")
         if st.button("Grant", key="grant"):
