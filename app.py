@@ -5,6 +5,10 @@ to 127.0.0.1). Widgets live here; every computation is a ``geo`` call wrapped
 in ``st.cache_data`` with explicit arguments, so a change recomputes only what
 depends on it. Callbacks only set ``st.session_state``. Nothing is fetched from
 the network: the map's scripts come from ``static/vendor``.
+
+Who may do what is :mod:`webapp`'s: sign-in (``st.login`` when ``[auth]`` is in
+``.streamlit/secrets.toml``, else one local user on loopback), the role read from the
+store on every run, and the writes, which check the role again when they write.
 """
 
 from __future__ import annotations
@@ -21,11 +25,15 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import layers
-from geo import settings
+from geo import roles, settings
 from geo.errors import BorderMonitorError
 from layers.reference import ReferenceLayers
 from mapview import escape_frame, escape_markdown
 from mapview.builder import build_map, density_image, zoom_for_bounds
+from webapp import actions
+from webapp.identity import Identity, role_of
+from webapp.panels import UNDO_CHOICE, batches_panel, users_panel
+from webapp.signin import account_box, sign_in
 
 if TYPE_CHECKING:
     from geo.store import IncidentStore
@@ -190,13 +198,18 @@ def validate_upload(data: bytes, filename: str, _store: IncidentStore, token: st
 
 @st.cache_data(show_spinner="Preparing the file…", max_entries=16)
 def export_bytes(
-    _store: IncidentStore, key: str, params: dict[str, Any], what: str, _token: str
+    _store: IncidentStore,
+    key: str,
+    params: dict[str, Any],
+    what: str,
+    _token: str,
+    generated_by: str = "",
 ) -> bytes:
     """Return the bytes of one download of this analysis (``what`` is its file name).
 
     ``sectors.csv|geojson|gpkg``, ``incidents.csv|geojson``, ``incidents_acled.csv``,
     ``density.tif`` or ``report.pdf``. The incident files hold the incidents this analysis
-    selected (the filters applied).
+    selected (the filters applied). The PDF names ``generated_by`` (part of the key).
     """
     from geo import exports
 
@@ -228,6 +241,7 @@ def export_bytes(
                 border=reference.line,
                 crossings=reference.crossings,
                 layer_records=layers.list_layers(),
+                generated_by=generated_by or None,
             )
         else:  # pragma: no cover - the app only asks for the above
             raise ValueError(what)
@@ -352,20 +366,34 @@ def show_map(map_args: dict[str, Any], view: tuple[list[float], int] | None) -> 
     _draw()
 
 
-def upload_section(store: IncidentStore, token: str) -> None:
-    """Upload, validation report, commit or cancel, and undo of the last batch."""
-    from geo.ingest import store_report
+def upload_section(store: IncidentStore, token: str, identity: Identity, role: str) -> None:
+    """Upload, validation report, commit or cancel, the stored batches and their undo.
 
+    Drawn for the role read on this run; the commit and the undo check the role again
+    when they write (:mod:`webapp.actions`).
+    """
     st.subheader("Add incidents")
+    flash = st.session_state.pop("flash", None)
+    if flash:
+        st.success(flash)
+    if not roles.allows(role, "upload"):
+        st.info(
+            f"You are {role}: uploading incidents needs the analyst role (an admin grants it: "
+            "python -m geo users grant EMAIL analyst)."
+        )
+    else:
+        _upload_form(store, token, identity)
+    batches_panel(store, identity, role)
+
+
+def _upload_form(store: IncidentStore, token: str, identity: Identity) -> None:
+    """Draw the uploader, its validation report, and Commit or Cancel."""
     st.caption(
         "GeoJSON, CSV (longitude/latitude columns), ACLED CSV export or GeoPackage, up to "
         f"{settings.MAX_UPLOAD_BYTES // 2**20} MB. Nothing is stored before you commit."
     )
     round_ = st.session_state.get("upload_round", 0)
     uploaded = st.file_uploader("Incident file", type=UPLOAD_TYPES, key=f"upload_{round_}")
-    flash = st.session_state.pop("flash", None)
-    if flash:
-        st.success(flash)
     if uploaded is not None:
         report = validate_upload(uploaded.getvalue(), uploaded.name, store, token)
         errors = [p for p in report.problems if p.severity == "error"]
@@ -411,7 +439,7 @@ def upload_section(store: IncidentStore, token: str) -> None:
         b2.button("Cancel", on_click=_next_upload, key="cancel")
         if commit:
             try:
-                batch = store_report(store, report, accept_partial=True)
+                batch = actions.commit_upload(store, report, identity)
             except BorderMonitorError as exc:
                 st.error(escape_markdown(exc))
             else:
@@ -419,23 +447,8 @@ def upload_section(store: IncidentStore, token: str) -> None:
                     f"Stored {report.accepted_count} incident(s) as batch {escape_markdown(batch)}."
                 )
                 _next_upload()
+                st.session_state.pop(UNDO_CHOICE, None)  # offer the new batch first
                 st.rerun()
-    batches = store.batches()
-    live = batches[~batches["undone"]]
-    with st.expander(f"Stored batches ({len(live)})"):
-        st.dataframe(escape_frame(batches), hide_index=True, key="batches")
-    # Only analysts' uploads can be undone here: the bundled sample that seeds a new
-    # store is a batch too, but one button press must not empty the store.
-    uploads = live[live["action"] == "add"]
-    if len(uploads):
-        last = uploads.iloc[-1]
-        label = f"Undo the last upload ({int(last['rows'])} incident(s))"
-        if st.button(label, key="undo", help=f"batch {last['batch_id']}"):
-            removed = store.undo(str(last["batch_id"]))
-            st.session_state.flash = f"Removed {removed} incident(s) of the last batch."
-            st.rerun()
-    else:
-        st.caption("No upload to undo: the stored batches are the bundled sample only.")
 
 
 def _ask_downloads(stamp: str) -> None:
@@ -443,11 +456,14 @@ def _ask_downloads(stamp: str) -> None:
     st.session_state.downloads_for = stamp
 
 
-def downloads_section(store: IncidentStore, token: str, params: dict[str, Any]) -> None:
+def downloads_section(
+    store: IncidentStore, token: str, params: dict[str, Any], generated_by: str
+) -> None:
     """Download buttons for the sectors, the density surface and the report.
 
     The files are made when the analyst asks (then cached for this analysis), so that
-    changing a filter does not rewrite them on every rerun.
+    changing a filter does not rewrite them on every rerun. The PDF names
+    ``generated_by``.
     """
     st.subheader("Downloads")
     key = content_key(store, token)
@@ -481,7 +497,9 @@ def downloads_section(store: IncidentStore, token: str, params: dict[str, Any]) 
     for col, (label, name, mime) in zip(columns, files, strict=False):
         col.download_button(
             label,
-            data=export_bytes(store, key, params, name, token),
+            data=export_bytes(
+                store, key, params, name, token, generated_by if name == "report.pdf" else ""
+            ),
             file_name=f"border-{name}",
             mime=mime,
             key=f"dl_{name}",
@@ -494,6 +512,7 @@ def main() -> None:
     """Draw the page."""
     st.set_page_config(page_title="Lebanon–Syria border monitor", layout="wide")
     st.title("Lebanon–Syria border monitor")
+    identity = sign_in()  # stops the run: sign-in page, or refusal on an exposed address
     found, missing = load_layers()
     for message in missing:
         st.warning(escape_markdown(message))
@@ -505,6 +524,9 @@ def main() -> None:
     except BorderMonitorError as exc:
         st.error(escape_markdown(exc))
         st.stop()
+    role = role_of(store, identity)  # read on every run, never kept from sign-in
+    account_box(identity, role)
+    users_panel(store, identity, role)
     incidents = read_store(store, token)
     all_types = list(settings.INCIDENT_TYPES)
     dates = None
@@ -572,10 +594,10 @@ def main() -> None:
             for note in result.notes:
                 st.caption(escape_markdown(note))
     with tab_upload:
-        upload_section(store, token)
+        upload_section(store, token, identity, role)
     with tab_downloads:
         if result is not None:
-            downloads_section(store, token, params)
+            downloads_section(store, token, params, identity.label)
 
 
 main()

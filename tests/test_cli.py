@@ -259,3 +259,14 @@ def test_report_without_incidents_skips_the_density_and_says_why(tmp_path, capsy
     assert not (out_dir / "density.tif").exists()  # no stale surface left beside the new files
     manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["skipped"][0]["format"] == "tif" and manifest["incidents"] == 0
+
+
+def test_report_manifest_names_who_generated_it(tmp_path, capsys):
+    from geo.store.base import current_user
+
+    out_dir = tmp_path / "out"
+    argv = ["report", "--out", str(out_dir), "--since", "2030-01-01", "--format", "csv"]
+    code, _, err = _run([*argv, "--cell-m", "4000", "--draws", "50"], capsys)
+    assert code == 0, err
+    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["generated_by"] == current_user()

@@ -346,7 +346,7 @@ def test_emerging_hot_spots_are_a_layer_with_a_legend():
             box(36.0, 34.0, 36.03, 34.03),
             box(36.1, 34.0, 36.13, 34.03),
             box(36.2, 34.0, 36.23, 34.03),
-        ],  # fmt: skip
+        ],
         crs=4326,
     )
     html = build_map(emerging=cells)._repr_html_()

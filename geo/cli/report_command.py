@@ -13,8 +13,8 @@ writes into ``--out DIR`` the formats asked for (all by default):
 - ``tif``: ``density.tif``, the density surface as a Cloud-Optimised GeoTIFF;
 - ``html``: ``map.html``, a standalone map that works offline;
 
-plus ``manifest.json`` (parameters, the SHA-256 of every input and output, the
-command that regenerates them).
+plus ``manifest.json`` (parameters, who generated them (``generated_by``), the SHA-256 of
+every input and output, the command that regenerates them).
 """
 
 from __future__ import annotations
@@ -215,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
     from geo import exports, report
     from geo.analysis import AnalysisParameters, run_analysis
     from geo.selection import filter_incidents
+    from geo.store.base import current_user
 
     out = _check_out(args.out)
     store = open_selected_store(args)
@@ -261,6 +262,7 @@ def run(args: argparse.Namespace) -> int:
         steps.append((f"writing {target.name}", step))
 
     generated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    generated_by = current_user()
     command = regenerate_command(args, store.location)
     writers: dict[str, Callable[[Path], Any]] = {
         "pdf": lambda p: report.write_pdf(
@@ -276,6 +278,7 @@ def run(args: argparse.Namespace) -> int:
             crossings=state["reference"].crossings,
             layer_records=_layer_records(),
             briefing=state.get("briefing"),
+            generated_by=generated_by,
         ),
         "gpkg": lambda p: _write_geopackage(exports, state["result"], state["incidents"], p),
         "geojson": lambda p: exports.export_sectors(state["result"], p, "geojson"),
@@ -317,7 +320,7 @@ def run(args: argparse.Namespace) -> int:
                 ) from exc
             bar.update()
 
-    manifest = _manifest(state, written, args, command, generated_at)
+    manifest = _manifest(state, written, args, command, generated_at, generated_by)
     manifest["skipped"] = [
         {"format": fmt, "file": OUTPUT_FILES[fmt], "reason": reason}
         for fmt, reason in skipped.items()
@@ -379,13 +382,15 @@ def _manifest(
     args: argparse.Namespace,
     command: str,
     generated_at: dt.datetime,
+    generated_by: str,
 ) -> dict[str, Any]:
-    """Return the manifest: what was read, what was written, and how."""
+    """Return the manifest: what was read, what was written, how, and by whom."""
     from geo.report import hash_file
 
     result = state["result"]
     return {
         "generated_at": generated_at.isoformat(),
+        "generated_by": generated_by,
         "software": {"geo": __version__, "python": sys.version.split()[0]},
         "command": command,
         "parameters": result.parameters.to_dict(),

@@ -71,6 +71,7 @@ def write_pdf(
     layer_records: Sequence[Mapping[str, Any]] | None = None,
     draw_map: bool = True,
     briefing: str | None = None,
+    generated_by: str | None = None,
 ) -> Path:
     """Write the priority-sector report as a PDF.
 
@@ -84,7 +85,7 @@ def write_pdf(
         Output PDF.
     inputs
         The input files and their SHA-256 (:func:`collect_inputs`).
-    generated_at, top_n, title, command
+    generated_at, top_n, title, command, generated_by
         As in :func:`build_report_html`.
     border, crossings
         The border line and the crossings layer for the map (the entry points
@@ -124,6 +125,7 @@ def write_pdf(
         top_n=top_n,
         title=title,
         command=command,
+        generated_by=generated_by,
         map_png=map_png,
         layer_records=layer_records,
         layer_reason=reason,

@@ -1,0 +1,18 @@
+"""The app's helpers for sign-in, roles and the panels that write (issue 12).
+
+``app.py`` stays the page; what decides who may do what lives here:
+
+- :mod:`webapp.identity`: who the session's user is (:class:`~webapp.identity.Identity`),
+  their role read from the store, and whether an app without sign-in may serve on the
+  address it was given (loopback only). No streamlit.
+- :mod:`webapp.actions`: the writes (commit an upload, undo a batch, grant and revoke a
+  role), each reading the role from the store at that moment and calling
+  :func:`geo.roles.require` before it writes. No streamlit.
+- :mod:`webapp.signin`: ``st.login``/``st.user``/``st.logout``, the refusal on a
+  non-loopback address without ``[auth]``, the account box of the sidebar.
+- :mod:`webapp.panels`: the stored batches with the undo control, and the admin's
+  *Users* expander.
+
+May import: ``geo``, ``mapview`` and streamlit (``signin`` and ``panels`` only).
+``geo`` and ``layers`` never import this package.
+"""
