@@ -7,9 +7,12 @@ from the network at run time, and written deterministically (see
 This module holds the command line and the order of the build; the builders
 are in :mod:`layers.build_border` (``border``, ``border_candidates``, the sea
 mask), :mod:`layers.build_regions` (``countries``, ``regions``),
-:mod:`layers.build_places` (``towns``, ``crossings``) and
+:mod:`layers.build_places` (``towns``, ``crossings``, ``unofficial_crossings``) and
 :mod:`layers.build_terrain` (``terrain.tif``), with what they share in
-:mod:`layers.build_common`. Their names stay importable from here.
+:mod:`layers.build_common` and the cited places in :mod:`layers.cited_places`.
+Their names stay importable from here. The crossings check their radii
+against the committed ``border`` and ``regions`` layers, which the default
+order builds first.
 
 Examples
 --------
@@ -59,6 +62,7 @@ from layers.build_places import (
     TOWN_DISTANCE_M,
     build_crossings,
     build_towns,
+    build_unofficial_crossings,
 )
 from layers.build_regions import (
     BORDER_DISTRICTS,
@@ -94,6 +98,7 @@ BUILDERS: dict[str, Callable[[], LayerBuild]] = {
     "regions": build_regions,
     "towns": build_towns,
     "crossings": build_crossings,
+    "unofficial_crossings": build_unofficial_crossings,
 }
 
 
@@ -278,6 +283,7 @@ __all__ = [
     "build_sea_mask",
     "build_terrain",
     "build_towns",
+    "build_unofficial_crossings",
     "copy_incidents",
     "extract_border_line",
     "geodesic_length_km",
