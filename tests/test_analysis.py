@@ -306,7 +306,8 @@ def test_cli_table_and_csv(bundled, capsys):
 
     assert main(["analyze", "--limit", "3", "--draws", "200", "--top-k", "3"]) == 0
     out = capsys.readouterr().out
-    assert "LIMITED EVIDENCE" in out and "no sourced dataset" in out
+    assert "LIMITED EVIDENCE" in out
+    assert "unofficial crossings: only those a report names" in out
     assert "p_top_k" in out and "main driver" in out
     assert main(["analyze", "--format", "csv", "--draws", "200", "--sector-km", "10"]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out))
