@@ -21,6 +21,9 @@ from geo.validation import ValidationOptions, suggest_type
 DATA = Path(__file__).parent / "data"
 CASES = json.loads((DATA / "bad" / "cases.json").read_text(encoding="utf-8"))
 HERMEL = (36.38472, 34.39417)
+#: Where the bundled record codes the Hermel-district border villages (Wikipedia "Lebanon–Syria
+#: border": the border cuts the Orontes at 34.455°N 36.490°E); S-2025-03-16-HERMEL is there.
+ORONTES = (36.49, 34.455)
 
 
 def _case_id(case):
@@ -188,8 +191,10 @@ def test_html_and_script_are_kept_verbatim_as_text():
 
 
 def test_likely_duplicate_against_the_store_names_the_stored_incident():
-    store = IncidentStore()  # seeded: S-2025-03-16-HERMEL is a clash at Hermel
-    report = validate_file(_fc(_feature("NEW")), filename="n.geojson", existing=store)
+    store = IncidentStore()  # seeded: S-2025-03-16-HERMEL is a clash at the Orontes point
+    report = validate_file(
+        _fc(_feature("NEW", lon=ORONTES[0], lat=ORONTES[1])), filename="n.geojson", existing=store
+    )
     assert report.accepted_count == 1
     assert any(
         "S-2025-03-16-HERMEL (stored)" in p.reason and p.severity == "warning"
@@ -209,14 +214,20 @@ def test_likely_duplicates_need_same_type_and_close_dates():
 
 def test_likely_duplicates_are_listed_in_file_order_then_stored():
     # 0.005 deg of latitude is about 555 m: D and E are near each other and near the stored
-    # S-2025-03-16-HERMEL (a clash); F, a shelling, matches only the stored shelling
+    # clashes of 16-17 March 2025 at the Orontes point (S-2025-03-16-HERMEL and two reports
+    # of the next day); F, a shelling, matches only the stored shelling
+    lon, lat = ORONTES
     data = _fc(
-        _feature("F", type="shelling"),
-        _feature("E", lat=HERMEL[1] + 0.005),
-        _feature("D"),
-        _feature("G", lon=HERMEL[0] + 0.05),  # about 4.6 km east: not a duplicate
+        _feature("F", lon=lon, lat=lat, type="shelling"),
+        _feature("E", lon=lon, lat=lat + 0.005),
+        _feature("D", lon=lon, lat=lat),
+        _feature("G", lon=lon + 0.05, lat=lat),  # about 4.6 km east: not a duplicate
     )
     report = validate_file(data, filename="x.geojson", existing=IncidentStore())
+    stored_clashes = (
+        "S-2025-03-16-HERMEL (stored), R-2025-03-17-HERMEL-CLASH (stored), "
+        "R-2025-03-17-HSA-CLASH (stored)"
+    )
     found = {
         p.feature_id: p.reason.split(" of ", 1)[1]
         for p in report.warnings
@@ -224,8 +235,8 @@ def test_likely_duplicates_are_listed_in_file_order_then_stored():
     }
     assert found == {
         "F": "S-2025-03-17-SHELLING (stored)",  # the seeded shelling the next day
-        "E": "D, S-2025-03-16-HERMEL (stored)",
-        "D": "E, S-2025-03-16-HERMEL (stored)",
+        "E": f"D, {stored_clashes}",
+        "D": f"E, {stored_clashes}",
     }
 
 
