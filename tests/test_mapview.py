@@ -326,3 +326,47 @@ def test_towns_without_a_population_number_are_drawn():
     )
     html = build_map(layers={"towns": towns})._repr_html_()
     assert "pop. 1,200" in html
+
+
+def test_crossings_are_drawn_with_their_precision_and_unofficial_ones_apart():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from mapview.builder import build_map
+
+    def crossings(names, status, precision):
+        return gpd.GeoDataFrame(
+            {
+                "name": names,
+                "counterpart": ["<b>x</b>"] * len(names),
+                "status": [status] * len(names),
+                "location_precision_m": precision,
+            },
+            geometry=[Point(36.5433, 34.4217), Point(36.49, 34.455)][: len(names)],
+            crs=4326,
+        )
+
+    html_text = (
+        build_map(
+            layers={
+                "crossings": crossings(["Qaa"], "official", [3_000.0]),
+                "unofficial_crossings": crossings(
+                    ["a ford", "a path"], "unofficial", [16_500.0, 8e3]
+                ),
+            }
+        )
+        .get_root()
+        .render()
+    )
+    assert "Official crossing: Qaa – &lt;b&gt;x&lt;/b&gt; (official) (position ± 3,000 m)" in (
+        html_text
+    )
+    assert "Unofficial crossing (reported): a ford" in html_text
+    assert "(position ± 16,500 m)" in html_text
+    # one circle of each crossing's precision, in its own switchable group
+    compact = html_text.replace(".0,", ",")
+    assert '[34.4217, 36.5433, 3000, "#111"]' in compact
+    assert '[34.4217, 36.5433, 16500, "#8c2d04"], [34.455, 36.49, 8000, "#8c2d04"]' in compact
+    assert "Unofficial crossing location precision" in html_text
+    assert "unofficial crossing (reported)" in html_text  # the legend
+    assert "<b>x</b>" not in html_text
