@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from geo.errors import LayerError
-from layers import sources
 from layers.build_border import (
     GMT_COAST_CLEARANCE_M,
     GMT_CORRIDOR_M,

@@ -44,7 +44,16 @@ REPORTS_PATH = sources.SOURCES_DIR / "border_incidents.csv"
 FIRST_DATE = dt.date(2024, 1, 1)
 LAST_DATE = dt.date(2026, 12, 3)
 #: Incident types (those of :data:`geo.settings.INCIDENT_TYPES`).
-REPORT_TYPES = ("seizure", "clash", "smuggling", "shelling", "strike", "arrest", "crossing", "other")
+REPORT_TYPES = (
+    "seizure",
+    "clash",
+    "smuggling",
+    "shelling",
+    "strike",
+    "arrest",
+    "crossing",
+    "other",
+)
 #: Columns of the record.
 REPORT_COLUMNS = (
     "report_id",
@@ -112,7 +121,9 @@ def _number(value: str) -> int | float | None:
 
 def source_text(report: dict[str, str]) -> str:
     """Return one report's citation: ``outlet, date, URL`` (``undated`` without a date)."""
-    return f"{report['source_outlet']}, {report['source_date'] or 'undated'}, {report['source_url']}"
+    return (
+        f"{report['source_outlet']}, {report['source_date'] or 'undated'}, {report['source_url']}"
+    )
 
 
 def check_reports(
@@ -267,7 +278,9 @@ def build_incidents(out: Path) -> dict[str, Any]:
     outlets = sorted({outlet_name(r["source_outlet"]) for r in reports})
     used = sorted({r["named_place"] for r in reports if r["named_place"]})
     digest = hashlib.sha256(REPORTS_PATH.read_bytes()).hexdigest()
-    logger.info("incidents: %d reports, %d events, %d outlets", len(reports), len(events), len(outlets))
+    logger.info(
+        "incidents: %d reports, %d events, %d outlets", len(reports), len(events), len(outlets)
+    )
     return {
         "file": path.name,
         "source": "data/sources/border_incidents.csv: a record of public reporting of incidents "

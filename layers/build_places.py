@@ -151,19 +151,12 @@ _CROSSING_COPIED = tuple(c for c in CROSSING_COLUMNS if c not in {"location_prec
 PLACE_MATCH_M = 1.0
 
 
-def _read_crossing_table(
-    filename: str, *, status: str
-) -> tuple[list[dict[str, str]], dict[str, float]]:
+def _read_crossing_table(filename: str, *, status: str) -> list[dict[str, str]]:
     """Read a curated crossings table and check every row against the cited places.
 
     Each row names the cited ``place`` its coordinate is copied from and, when the
     crossing itself has no citable coordinate, the ``named_place`` whose covering
     radius its precision must reach (see :mod:`layers.cited_places`).
-
-    Returns
-    -------
-    rows, radii
-        The rows, and the covering radius of every named place.
 
     Raises
     ------
@@ -200,8 +193,9 @@ def _read_crossing_table(
         if c["status"] != status:
             problems.append(f"{where}: status {c['status']!r}; this table holds {status!r} only")
         if not c["source_url"].startswith(("https://", "http://")) or not c["status_sources"]:
-            problems.append(f"{where}: cite the coordinate (source_url) and the status "
-                            "(status_sources)")
+            problems.append(
+                f"{where}: cite the coordinate (source_url) and the status (status_sources)"
+            )
         place = cited.get(c.get("place", ""))
         if place is None:
             problems.append(f"{where}: place {c.get('place')!r} is not in cited_places.csv")
@@ -228,13 +222,11 @@ def _read_crossing_table(
             problems.append(f"{where}: location_precision_m must be > 0")
     if problems:
         raise LayerError("; ".join(problems))
-    return table, radii
+    return table
 
 
-def _crossing_layer(
-    filename: str, *, layer: str, status: str, what: str
-) -> LayerBuild:
-    table, radii = _read_crossing_table(filename, status=status)
+def _crossing_layer(filename: str, *, layer: str, status: str, what: str) -> LayerBuild:
+    table = _read_crossing_table(filename, status=status)
     rows = [
         {
             **{k: c[k] for k in _CROSSING_COPIED},
@@ -280,7 +272,7 @@ RETRIEVED_CURATED = "2026-12-03"
 
 
 def build_crossings() -> LayerBuild:
-    """Build ``crossings``, the six official crossings, from ``data/sources/curated_crossings.csv``."""
+    """Build ``crossings``, the six official crossings, from ``curated_crossings.csv``."""
     build = _crossing_layer(
         "curated_crossings.csv",
         layer="crossings",

@@ -424,7 +424,10 @@ def check_named_places(
     """
     from layers.crs import METRIC_CRS
 
-    radii = {name: covering_radius_m(n, cited, border=border, regions=regions) for name, n in named.items()}
+    radii = {
+        name: covering_radius_m(n, cited, border=border, regions=regions)
+        for name, n in named.items()
+    }
     line_m = gpd.GeoSeries([border], crs=4326).to_crs(METRIC_CRS).iloc[0]
     problems = []
     for name, place in named.items():
