@@ -141,7 +141,7 @@ from mapview.builder import (  # noqa: E402
     zoom_for_bounds,
 )
 
-#: Real places on the border (Qaa-Jousieh crossing area and Masnaa), from the sample incidents.
+#: Real places on the border (Qaa-Jousieh crossing area and Masnaa), as in the former sample.
 QAA = (36.5433, 34.4217)
 HERMEL = (36.38472, 34.39417)
 
