@@ -41,7 +41,22 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-REFERENCE_LAYERS = ("border_candidates", "countries", "regions", "towns", "crossings")
+REFERENCE_LAYERS = (
+    "border_candidates",
+    "countries",
+    "regions",
+    "towns",
+    "crossings",
+    "unofficial_crossings",
+)
+#: Said under the title: what the bundled incidents are (our text, not user input).
+RECORD_CAPTION = (
+    "The bundled incidents are a record of public reporting, not ground truth: what "
+    "outlets reported from 2024 to March 2026, each event with its sources (outlet, date, "
+    "link) and located only as precisely as the reporting allows (the circle around each "
+    "point). Crossings without a citable position of their own are drawn at a cited place "
+    "with the radius that covers them. Sources and method: data/README.md."
+)
 CRITERIA = settings.CRITERION_NAMES
 UPLOAD_TYPES = ["geojson", "json", "csv", "gpkg"]
 
@@ -513,6 +528,7 @@ def main() -> None:
     st.set_page_config(page_title="Lebanon–Syria border monitor", layout="wide")
     st.title("Lebanon–Syria border monitor")
     identity = sign_in()  # stops the run: sign-in page, or refusal on an exposed address
+    st.caption(RECORD_CAPTION)
     found, missing = load_layers()
     for message in missing:
         st.warning(escape_markdown(message))

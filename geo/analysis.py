@@ -45,6 +45,7 @@ import pandas as pd
 from geo import settings
 from geo.criteria import (
     CRITERIA,
+    UNOFFICIAL_CROSSINGS_COUNTED_NOTE,
     UNOFFICIAL_CROSSINGS_NOTE,
     crossing_criteria,
     exposure_criteria,
@@ -361,6 +362,7 @@ def resolve_layers(
     crossings: gpd.GeoDataFrame | None = None,
     candidates: gpd.GeoDataFrame | None = None,
     countries: gpd.GeoDataFrame | None = None,
+    unofficial_crossings: gpd.GeoDataFrame | None = None,
 ) -> dict[str, Any]:
     """Return the layers of an analysis: ``reference``'s, each replaced where given.
 
@@ -372,11 +374,17 @@ def resolve_layers(
     ConfigurationError
         When no border line is given.
     """
-    given = {"towns": towns, "crossings": crossings, "candidates": candidates}
+    given = {
+        "towns": towns,
+        "crossings": crossings,
+        "candidates": candidates,
+        "unofficial_crossings": unofficial_crossings,
+    }
     out: dict[str, Any] = {}
     for name, layer in given.items():
         if layer is None:
-            layer = getattr(reference, name) if reference is not None else _empty_layer()
+            layer = getattr(reference, name, None) if reference is not None else None
+            layer = _empty_layer() if layer is None else layer
         out[name] = layer
     if countries is None and reference is not None and not reference.countries.empty:
         countries = reference.countries
@@ -441,6 +449,7 @@ def measure_zones(
     candidates: gpd.GeoDataFrame | None = None,
     countries: gpd.GeoDataFrame | None = None,
     terrain: str | os.PathLike[str] | bool | None = None,
+    unofficial_crossings: gpd.GeoDataFrame | None = None,
 ) -> SectorZones:
     """Stage B: cut the sectors and measure what the reference layers say about each.
 
@@ -448,7 +457,7 @@ def measure_zones(
     ----------
     params
         The options; only :data:`ZONE_OPTIONS` are read.
-    reference, line, towns, crossings, candidates, countries, terrain
+    reference, line, towns, crossings, candidates, countries, terrain, unofficial_crossings
         As in :func:`run_analysis`.
     """
     params = params or AnalysisParameters()
@@ -460,6 +469,7 @@ def measure_zones(
         crossings=crossings,
         candidates=candidates,
         countries=countries,
+        unofficial_crossings=unofficial_crossings,
     )
     line, countries = given["line"], given["countries"]
     towns, crossings, candidates = given["towns"], given["crossings"], given["candidates"]
@@ -473,7 +483,13 @@ def measure_zones(
         line, sector_km=params.sector_km, corridor_km=params.corridor_km, countries=countries
     )
     whole = zones.loc[zones["side"] == "all"].reset_index(drop=True)
-    structural = crossing_criteria(ref, whole, crossings, sector_km=params.sector_km)
+    structural = crossing_criteria(
+        ref,
+        whole,
+        crossings,
+        unofficial=given["unofficial_crossings"],
+        sector_km=params.sector_km,
+    )
     structural = structural.join(exposure_criteria(ref, whole, towns, sector_km=params.sector_km))
     structural = structural.join(line_uncertainty(ref, candidates, sector_km=params.sector_km))
     structural = structural.join(terrain_criteria(whole, terrain_path))
@@ -628,6 +644,8 @@ def rank_sectors(
     notes.extend(plan.notes)
     if not raw["unofficial_crossings"].notna().any():
         notes.append(UNOFFICIAL_CROSSINGS_NOTE)
+    else:
+        notes.append(UNOFFICIAL_CROSSINGS_COUNTED_NOTE)
 
     normalised = normalise_criteria(raw, method=params.normalisation)
     score, contributions = score_sectors(normalised, used)
@@ -730,6 +748,7 @@ def run_analysis(
     terrain: str | os.PathLike[str] | bool | None = None,
     with_density: bool = True,
     with_hotspots: bool = True,
+    unofficial_crossings: gpd.GeoDataFrame | None = None,
 ) -> AnalysisResult:
     """Rank the border sectors for demarcation, explain and stress-test the ranking.
 
@@ -751,7 +770,7 @@ def run_analysis(
     line
         The border line (EPSG:4326, ordered from the coast) instead of
         ``reference.line``; one of the two is required.
-    towns, crossings, candidates, countries
+    towns, crossings, candidates, countries, unofficial_crossings
         Layers instead of ``reference``'s; a layer given neither way is empty
         (``countries``: the side of Syria then follows the line's direction).
     terrain
@@ -768,6 +787,7 @@ def run_analysis(
         crossings=crossings,
         candidates=candidates,
         countries=countries,
+        unofficial_crossings=unofficial_crossings,
     )
     line, countries = given["line"], given["countries"]
     surface = measure_surface(

@@ -25,10 +25,13 @@ unit given, and says which way points to priority:
     Distance (km) from the sector's stretch of the line to the nearest
     official crossing: where traffic is, the line matters most. Lower is more
     urgent. The count of official crossings in the zone is reported beside
-    it. No sourced dataset of *unofficial* crossings exists (the Lebanese
-    army speaks of well over a hundred), so they are reported as unknown, never
-    guessed; crossings whose ``status`` says unofficial are counted if the
-    layer has any.
+    it, and the count of *unofficial* ones when a layer gives any (the
+    ``unofficial_crossings`` layer: reported unofficial crossings and smuggling
+    routes where a report names a place, each coded to a cited place with a
+    covering radius; and crossings of the crossings layer whose ``status``
+    says unofficial). The Lebanese army speaks of well over a hundred, so the
+    count is a floor of what reporting names, not of what exists; without any
+    layer it is unknown, never guessed. Unofficial crossings are not scored.
 ``exposure``
     ``log10(1 + P)`` where ``P`` is the people in the zone's towns: each
     town's GeoNames population where known, and
@@ -167,6 +170,13 @@ MIN_TERRAIN_CELLS = 4
 UNOFFICIAL_CROSSINGS_NOTE = (
     "known unofficial crossings: no sourced dataset exists (the Lebanese army speaks of "
     "well over a hundred illegal crossings); none are counted or guessed"
+)
+#: ... and when a layer gives some.
+UNOFFICIAL_CROSSINGS_COUNTED_NOTE = (
+    "unofficial crossings: only those a report names with a place are counted (each at a "
+    "cited place, often kilometres from the crossing itself: see its location_precision_m); "
+    "the Lebanese army speaks of well over a hundred, so the counts are a floor, and they are "
+    "not scored"
 )
 
 
@@ -368,8 +378,9 @@ def crossing_criteria(
     crossings: gpd.GeoDataFrame | None,
     *,
     sector_km: float,
+    unofficial: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
-    """Return per sector the official crossings in the zone and the nearest one.
+    """Return per sector the crossings in the zone and the nearest official one.
 
     Parameters
     ----------
@@ -378,17 +389,36 @@ def crossing_criteria(
     zones
         Whole sector zones (``side == "all"``) with ``sector_id``.
     crossings
-        The crossings layer (``name``, ``status``), or ``None``.
+        The crossings layer (``name``, ``status``), or ``None``. Rows whose
+        ``status`` says unofficial, illegal or informal count as unofficial.
     sector_km
         Sector length.
+    unofficial
+        The ``unofficial_crossings`` layer (``name``), or ``None``: every row
+        counts as unofficial.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by sector id: ``official_crossings``, ``unofficial_crossings``
+        (``<NA>`` when no layer gives any unofficial crossing), ``nearest_crossing``
+        and ``crossing_distance_km``.
     """
     bounds = sector_bounds_m(ref.length_m, sector_km)
     index = _sector_ids(bounds)
     out = pd.DataFrame(index=index)
     pieces = _line_pieces(ref, bounds)
+    extra = (
+        np.zeros(len(index), dtype=np.int64)
+        if unofficial is None or unofficial.empty
+        else _points_in_zones(unofficial, zones, index)[2].sum(axis=1).astype(np.int64)
+    )
+    has_extra = unofficial is not None and not unofficial.empty
     if crossings is None or crossings.empty:
         out["official_crossings"] = 0
-        out["unofficial_crossings"] = pd.array([pd.NA] * len(index), dtype="Int64")
+        out["unofficial_crossings"] = (
+            extra if has_extra else pd.array([pd.NA] * len(index), dtype="Int64")
+        )
         out["nearest_crossing"] = None
         out["crossing_distance_km"] = np.nan
         return out
@@ -397,14 +427,14 @@ def crossing_criteria(
         if "status" in crossings.columns
         else pd.Series("", index=crossings.index)
     )
-    unofficial = status.str.contains("unofficial|illegal|informal", regex=True).to_numpy()
+    flagged = status.str.contains("unofficial|illegal|informal", regex=True).to_numpy()
     points, names, inside = _points_in_zones(crossings, zones, index)
-    out["official_crossings"] = inside[:, ~unofficial].sum(axis=1).astype(np.int64)
-    if unofficial.any():
-        out["unofficial_crossings"] = inside[:, unofficial].sum(axis=1).astype(np.int64)
+    out["official_crossings"] = inside[:, ~flagged].sum(axis=1).astype(np.int64)
+    if flagged.any() or has_extra:
+        out["unofficial_crossings"] = inside[:, flagged].sum(axis=1).astype(np.int64) + extra
     else:
         out["unofficial_crossings"] = pd.array([pd.NA] * len(index), dtype="Int64")
-    official = ~unofficial
+    official = ~flagged
     nearest, km = _nearest(
         pieces, points[official], [n for n, o in zip(names, official, strict=True) if o]
     )

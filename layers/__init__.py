@@ -48,9 +48,11 @@ LAYER_NAMES = (
     "regions",
     "towns",
     "crossings",
+    "unofficial_crossings",
     "incidents",
 )
-#: The bundled incident sample (not duplicated under ``data/layers/``).
+#: The bundled incident record (built from ``data/sources/border_incidents.csv``; not
+#: duplicated under ``data/layers/``). A record of public reporting, not ground truth.
 INCIDENTS_PATH = SAMPLE_INCIDENTS_PATH
 
 

@@ -7,9 +7,13 @@ from the network at run time, and written deterministically (see
 This module holds the command line and the order of the build; the builders
 are in :mod:`layers.build_border` (``border``, ``border_candidates``, the sea
 mask), :mod:`layers.build_regions` (``countries``, ``regions``),
-:mod:`layers.build_places` (``towns``, ``crossings``) and
-:mod:`layers.build_terrain` (``terrain.tif``), with what they share in
-:mod:`layers.build_common`. Their names stay importable from here.
+:mod:`layers.build_places` (``towns``, ``crossings``, ``unofficial_crossings``),
+:mod:`layers.build_terrain` (``terrain.tif``) and :mod:`layers.build_incidents`
+(``sample_incidents.geojson``, the incident record), with what they share in
+:mod:`layers.build_common` and the cited places in :mod:`layers.cited_places`.
+Their names stay importable from here. The crossings and the incident record
+check their radii against the committed ``border`` and ``regions`` layers, which
+the default order builds first.
 
 Examples
 --------
@@ -33,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from geo.errors import LayerError
-from layers import sources
 from layers.build_border import (
     GMT_COAST_CLEARANCE_M,
     GMT_CORRIDOR_M,
@@ -54,11 +57,13 @@ from layers.build_common import (
     LayerBuild,
     geodesic_length_km,
 )
+from layers.build_incidents import build_incidents
 from layers.build_places import (
     GEONAMES_PRECISION_M,
     TOWN_DISTANCE_M,
     build_crossings,
     build_towns,
+    build_unofficial_crossings,
 )
 from layers.build_regions import (
     BORDER_DISTRICTS,
@@ -94,51 +99,14 @@ BUILDERS: dict[str, Callable[[], LayerBuild]] = {
     "regions": build_regions,
     "towns": build_towns,
     "crossings": build_crossings,
+    "unofficial_crossings": build_unofficial_crossings,
 }
-
-
-def copy_incidents(out: Path) -> dict[str, Any]:
-    """Copy the shared sample incidents in, byte for byte, as ``sample_incidents.geojson``.
-
-    Parameters
-    ----------
-    out
-        The folder the copy is written in (``data/`` for the committed build).
-
-    Returns
-    -------
-    dict
-        Its record for ``data/provenance.json``, with the file's SHA-256 and its
-        number of features.
-    """
-    import hashlib
-
-    src = sources.SHARED_DIR / "data" / "sample_incidents.geojson"
-    if not src.is_file():
-        raise LayerError(f"incidents: {src} is missing; it comes with ../shared")
-    data = src.read_bytes()
-    dst = out / "sample_incidents.geojson"
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    dst.write_bytes(data)
-    count = len(json.loads(data)["features"])
-    return {
-        "file": "sample_incidents.geojson",
-        "source": "../shared/data/sample_incidents.geojson: events from public reporting of "
-        "2025, each feature citing its source",
-        "package": "none (project material)",
-        "version": f"sha256 {hashlib.sha256(data).hexdigest()}",
-        "licence": "facts from public reporting, cited per feature",
-        "retrieved": RETRIEVED,
-        "steps": ["copied byte for byte; not duplicated under data/layers/"],
-        "precision": "per feature (location_precision_m)",
-        "features": count,
-    }
 
 
 #: Layers written as files other than GeoJSON layers: name to a writer returning provenance.
 RASTER_LAYERS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "terrain": build_terrain,
-    "incidents": copy_incidents,
+    "incidents": build_incidents,
 }
 #: Everything the build makes, in order.
 ALL_LAYERS = (*BUILDERS, *RASTER_LAYERS)
@@ -273,12 +241,13 @@ __all__ = [
     "build_border_candidates",
     "build_countries",
     "build_crossings",
+    "build_incidents",
     "build_layers",
     "build_regions",
     "build_sea_mask",
     "build_terrain",
     "build_towns",
-    "copy_incidents",
+    "build_unofficial_crossings",
     "extract_border_line",
     "geodesic_length_km",
     "load_border_for_build",

@@ -131,7 +131,7 @@ def build_towns() -> LayerBuild:
     )
 
 
-#: Columns of ``crossings``, in the order they are written.
+#: Columns of ``crossings`` and ``unofficial_crossings``, in the order they are written.
 CROSSING_COLUMNS = (
     "name",
     "name_ar",
@@ -139,6 +139,7 @@ CROSSING_COLUMNS = (
     "counterpart_ar",
     "status",
     "status_note",
+    "status_sources",
     "country",
     "location_precision_m",
     "location_note",
@@ -146,55 +147,161 @@ CROSSING_COLUMNS = (
 )
 #: Those copied as they are from the curated table (the others are made from its columns).
 _CROSSING_COPIED = tuple(c for c in CROSSING_COLUMNS if c not in {"location_precision_m", "source"})
+#: A crossing's point may differ from its cited place by rounding only (metres).
+PLACE_MATCH_M = 1.0
 
 
-def build_crossings() -> LayerBuild:
-    """Build ``crossings`` from the curated, cited table ``data/sources/curated_crossings.csv``."""
+def _read_crossing_table(filename: str, *, status: str) -> list[dict[str, str]]:
+    """Read a curated crossings table and check every row against the cited places.
+
+    Each row names the cited ``place`` its coordinate is copied from and, when the
+    crossing itself has no citable coordinate, the ``named_place`` whose covering
+    radius its precision must reach (see :mod:`layers.cited_places`).
+
+    Raises
+    ------
+    LayerError
+        Listing every problem of every row, each with its line and the fix.
+    """
     import csv
 
-    path = sources.SOURCES_DIR / "curated_crossings.csv"
+    from layers import cited_places
+
+    path = sources.SOURCES_DIR / filename
     with path.open(encoding="utf-8") as handle:
         table = list(csv.DictReader(handle))
-    rows = []
+    cited = cited_places.read_cited_places()
+    named = cited_places.read_named_places(cited=cited)
+    border, regions = cited_places.load_reference()
+    radii = cited_places.check_named_places(named, cited, border=border, regions=regions)
+    problems = []
     for i, c in enumerate(table, start=2):
+        where = f"{path.name} line {i} ({c.get('name')!r})"
         try:
             lat, lon = float(c["latitude"]), float(c["longitude"])
             precision = float(c["location_precision_m"])
         except ValueError as exc:
             raise LayerError(
-                f"{path.name} line {i} ({c.get('name')!r}): latitude, longitude and "
-                f"location_precision_m must be numbers ({exc}); fix the table"
+                f"{where}: latitude, longitude and location_precision_m must be numbers "
+                f"({exc}); fix the table"
             ) from exc
         if not (33.0 <= lat <= 35.0 and 35.5 <= lon <= 37.0):
             raise LayerError(
-                f"{path.name} line {i} ({c['name']!r}): ({lat}, {lon}) is outside the border "
-                "region (33–35°N, 35.5–37°E); are latitude and longitude swapped?"
+                f"{where}: ({lat}, {lon}) is outside the border region (33–35°N, 35.5–37°E); "
+                "are latitude and longitude swapped?"
             )
-        rows.append(
-            {
-                **{k: c[k] for k in _CROSSING_COPIED},
-                "location_precision_m": precision,
-                "source": f"{c['source']} {c['source_url']} (retrieved {c['retrieved']})",
-                "geometry": Point(lon, lat),
-            }
-        )
+        if c["status"] != status:
+            problems.append(f"{where}: status {c['status']!r}; this table holds {status!r} only")
+        if not c["source_url"].startswith(("https://", "http://")) or not c["status_sources"]:
+            problems.append(
+                f"{where}: cite the coordinate (source_url) and the status (status_sources)"
+            )
+        place = cited.get(c.get("place", ""))
+        if place is None:
+            problems.append(f"{where}: place {c.get('place')!r} is not in cited_places.csv")
+            continue
+        gap = float(cited_places.geodesic_m(place.longitude, place.latitude, [lon], [lat])[0])
+        if gap > PLACE_MATCH_M:
+            problems.append(
+                f"{where}: ({lat}, {lon}) is {gap:.0f} m from its cited place {place.place!r}; "
+                "copy the cited coordinate"
+            )
+        name = c.get("named_place", "")
+        if name:
+            if name not in named or named[name].anchor != place.place:
+                problems.append(
+                    f"{where}: named_place {name!r} must be in named_places.csv with anchor "
+                    f"{place.place!r}"
+                )
+            elif precision < radii[name]:
+                problems.append(
+                    f"{where}: location_precision_m {precision:.0f} is less than the covering "
+                    f"radius of {name!r}, {radii[name]:.0f} m; raise it"
+                )
+        elif precision <= 0:
+            problems.append(f"{where}: location_precision_m must be > 0")
+    if problems:
+        raise LayerError("; ".join(problems))
+    return table
+
+
+def _crossing_layer(filename: str, *, layer: str, status: str, what: str) -> LayerBuild:
+    table = _read_crossing_table(filename, status=status)
+    rows = [
+        {
+            **{k: c[k] for k in _CROSSING_COPIED},
+            "location_precision_m": float(c["location_precision_m"]),
+            "source": f"{c['source']} {c['source_url']} (retrieved {c['retrieved']})",
+            "geometry": Point(float(c["longitude"]), float(c["latitude"])),
+        }
+        for c in table
+    ]
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+    coded = sorted(
+        f"{c['name']}: at {c['place']}, radius {float(c['location_precision_m']):.0f} m "
+        f"covering {c['named_place']}"
+        for c in table
+        if c["named_place"]
+    )
     provenance = {
-        "source": "curated by hand from public reference articles, one citation per crossing "
-        "(data/sources/curated_crossings.csv)",
+        "source": f"curated by hand from cited reference articles and reporting, {what} "
+        f"(data/sources/{filename}; coordinates from data/sources/cited_places.csv)",
         "package": "none (hand-curated table in the repository)",
-        "version": "2026-11-23",
-        "licence": "coordinates from Wikipedia (CC BY-SA 4.0), cited per feature",
-        "retrieved": RETRIEVED,
+        "version": CURATED_VERSION,
+        "licence": "coordinates from Wikipedia (CC BY-SA 4.0) and GeoNames (CC BY 4.0), cited "
+        "per feature; statuses are facts from the cited reporting, in our own words",
+        "retrieved": RETRIEVED_CURATED,
         "steps": [
-            "read data/sources/curated_crossings.csv",
-            "check each coordinate is a number inside the border region",
-            "no crossing is placed without a sourced coordinate",
+            f"read data/sources/{filename}",
+            "check each coordinate is its cited place's (data/sources/cited_places.csv)",
+            "where the crossing has no citable coordinate, check its precision reaches the "
+            "covering radius of the place it is named after or stands on "
+            "(data/sources/named_places.csv, layers.cited_places)",
+            "no crossing is placed without a cited coordinate and a radius",
         ],
         "precision": "per feature (location_precision_m)",
         "features": len(gdf),
-        "missing": "Arida/Arida, Aboudiyeh/Dabousieh, Bqaiaa–Jisr Qmar/Tall Kalakh, "
-        "Matraba/Matraba and every unofficial crossing: no sourced coordinate found "
-        "(see data/README.md)",
+        "coded_to_an_anchor": coded,
     }
-    return LayerBuild("crossings", gdf, list(CROSSING_COLUMNS), ["name"], provenance)
+    return LayerBuild(layer, gdf, list(CROSSING_COLUMNS), ["name"], provenance)
+
+
+#: Version and retrieval date of the curated crossings, places and incident record.
+CURATED_VERSION = "2026-12-03"
+RETRIEVED_CURATED = "2026-12-03"
+
+
+def build_crossings() -> LayerBuild:
+    """Build ``crossings``, the six official crossings, from ``curated_crossings.csv``."""
+    build = _crossing_layer(
+        "curated_crossings.csv",
+        layer="crossings",
+        status="official",
+        what="one row per official crossing",
+    )
+    build.provenance["missing"] = (
+        "none of the six official crossings; Aboudiyeh-Dabousieh, Bqaiaa-Tall Kalakh and "
+        "Matraba have no citable coordinate of their own and are coded to a cited place with "
+        "a covering radius (see data/README.md)"
+    )
+    return build
+
+
+def build_unofficial_crossings() -> LayerBuild:
+    """Build ``unofficial_crossings`` from ``data/sources/unofficial_crossings.csv``.
+
+    Reported unofficial crossings and smuggling routes, only where a report names a
+    place, placed by the same rule as the official ones (``status`` is ``unofficial``).
+    """
+    build = _crossing_layer(
+        "unofficial_crossings.csv",
+        layer="unofficial_crossings",
+        status="unofficial",
+        what="reported unofficial crossings and smuggling routes where a report names a place",
+    )
+    build.provenance["missing"] = (
+        "every unofficial crossing no report names (the Lebanese army speaks of more than a "
+        "hundred), and those named without a place that can be bounded (Al-Arid and Saleh, "
+        "named only as in Baalbek-Hermel); see data/README.md"
+    )
+    return build

@@ -1,7 +1,7 @@
 """The reference layers an analysis is given, as one value.
 
 :class:`ReferenceLayers` holds the border line and the layers measured against
-it (towns, crossings, candidate lines, countries, terrain). The entry points
+it (towns, official and unofficial crossings, candidate lines, countries, terrain). The entry points
 (``python -m geo``, the app) build it once with :meth:`ReferenceLayers.bundled`
 and pass it down; the analysis in ``geo`` reads only what it is given, so a test
 or a caller can hand it other layers (or none) without touching ``data/``.
@@ -37,6 +37,9 @@ class ReferenceLayers:
     towns, crossings, candidates, countries
         The ``towns``, ``crossings``, ``border_candidates`` and ``countries``
         layers; an empty GeoDataFrame for none.
+    unofficial_crossings
+        The ``unofficial_crossings`` layer (reported unofficial crossings and
+        smuggling routes where a report names a place); empty for none.
     terrain
         Elevation GeoTIFF (the bundled coarse DEM), or ``None`` for none.
     """
@@ -47,6 +50,7 @@ class ReferenceLayers:
     candidates: gpd.GeoDataFrame = dataclasses.field(default_factory=_empty)
     countries: gpd.GeoDataFrame = dataclasses.field(default_factory=_empty)
     terrain: Path | None = None
+    unofficial_crossings: gpd.GeoDataFrame = dataclasses.field(default_factory=_empty)
 
     @classmethod
     def bundled(cls) -> ReferenceLayers:
@@ -79,6 +83,7 @@ class ReferenceLayers:
             candidates=optional("border_candidates"),
             countries=optional("countries"),
             terrain=terrain,
+            unofficial_crossings=optional("unofficial_crossings"),
         )
 
     def replace(self, **changes: object) -> ReferenceLayers:

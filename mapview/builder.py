@@ -9,7 +9,8 @@ simplified in the metric CRS and rounded, only the properties shown, incidents
 clustered from a compact array, and many incidents aggregated into hexagons.
 
 This module holds the order in which the layers are drawn and the reference
-layers (countries, regions, candidate lines, border, crossings, towns); the
+layers (countries, regions, candidate lines, border, official and unofficial
+crossings with their location precision, towns); the
 other layers are drawn by :mod:`mapview.surface_layer` (density, hot spots),
 :mod:`mapview.sector_layer` (ranked sectors) and :mod:`mapview.incident_layer`,
 with the display copies of :mod:`mapview.features` and the controls of
@@ -38,7 +39,12 @@ from mapview.controls import (
 )
 from mapview.escaping import escape_text
 from mapview.features import _add_geojson, _add_points, prepare_layer
-from mapview.incident_layer import TYPE_COLOURS, _add_incidents, hexbin_incidents
+from mapview.incident_layer import (
+    TYPE_COLOURS,
+    _add_incidents,
+    _PrecisionCircles,
+    hexbin_incidents,
+)
 from mapview.sector_layer import PRIORITY_CLASSES, _add_sectors, priority_class
 from mapview.surface_layer import (
     EMERGING_COLOURS,
@@ -50,6 +56,7 @@ from mapview.surface_layer import (
 )
 
 __all__ = [
+    "CROSSING_STYLES",
     "EMERGING_COLOURS",
     "HOTSPOT_COLOURS",
     "PRIORITY_CLASSES",
@@ -70,6 +77,72 @@ def _precision_text(value: Any) -> str:
     if value is None or pd.isna(value):
         return ""
     return f" (position ± {float(value):,.0f} m)"
+
+
+#: The crossing layers: name, marker style and legend label. Unofficial crossings are
+#: drawn smaller, hollow-looking and dashed, so they are never mistaken for official ones.
+CROSSING_STYLES: tuple[tuple[str, dict[str, Any], str], ...] = (
+    (
+        "crossings",
+        {"radius": 6, "color": "#111", "weight": 2, "fill_color": "#ffd92f"},
+        "official crossing",
+    ),
+    (
+        "unofficial_crossings",
+        {
+            "radius": 5,
+            "color": "#8c2d04",
+            "weight": 2,
+            "dash_array": "3 2",
+            "fill_color": "#fdae6b",
+        },
+        "unofficial crossing (reported)",
+    ),
+)
+
+
+def _add_crossings(
+    crossings: gpd.GeoDataFrame,
+    *,
+    name: str,
+    style: dict[str, Any],
+    label: str,
+    group: Any,
+) -> None:
+    """Draw one crossing layer: markers with escaped tooltips and circles of their precision.
+
+    A crossing without a citable coordinate of its own sits at a cited place with a
+    covering radius (``location_precision_m``, up to tens of kilometres): the circle
+    shows where it can be, the tooltip says it.
+    """
+    shown = prepare_layer(
+        crossings,
+        columns=["name", "name_ar", "counterpart", "status", "location_precision_m"],
+        simplify_m=0,
+    )
+    tips = [
+        f"{label.capitalize()}: {row.name}"
+        + (f" – {row.counterpart}" if getattr(row, "counterpart", "") else "")
+        + (f" ({row.status})" if getattr(row, "status", "") else "")
+        + _precision_text(getattr(row, "location_precision_m", None))
+        for row in shown.itertuples(index=False)
+    ]
+    g = group("Crossings" if name == "crossings" else "Unofficial crossings (reported)")
+    _add_points(g, shown, tips, style)
+    circles = (
+        [
+            [float(point.y), float(point.x), round(float(precision)), style["color"]]
+            for point, precision in zip(
+                crossings.geometry, pd.to_numeric(crossings["location_precision_m"]), strict=True
+            )
+            if precision is not None and not pd.isna(precision) and precision > 0
+        ]
+        if "location_precision_m" in crossings.columns
+        else []
+    )
+    if circles:
+        title = "Crossing" if name == "crossings" else "Unofficial crossing"
+        _PrecisionCircles(circles).add_to(group(f"{title} location precision"))
 
 
 def build_map(
@@ -100,7 +173,8 @@ def build_map(
         The border layer (``name, source``), EPSG:4326; the initial view fits it.
     layers
         Other reference layers by name: ``border_candidates``, ``countries``,
-        ``regions``, ``towns``, ``crossings``.
+        ``regions``, ``towns``, ``crossings``, ``unofficial_crossings`` (each
+        crossing drawn with a circle of its ``location_precision_m``).
     incidents
         Incidents of the schema (already filtered). Up to ``cluster_min``
         they are drawn one by one, up to ``max_incident_markers`` clustered,
@@ -222,24 +296,10 @@ def build_map(
             tuple(border.to_crs(4326).total_bounds), height_px=height_px, padding=0.2
         )
         m.location, m.options["zoom"] = centre, zoom
-    if "crossings" in layers:
-        crossings = layers["crossings"]
-        g = group("Crossings")
-        shown = prepare_layer(
-            crossings,
-            columns=["name", "name_ar", "counterpart", "status", "location_precision_m"],
-            simplify_m=0,
-        )
-        tips = [
-            f"Crossing: {row.name}"
-            + (f" – {row.counterpart}" if getattr(row, "counterpart", "") else "")
-            + (f" ({row.status})" if getattr(row, "status", "") else "")
-            + _precision_text(getattr(row, "location_precision_m", None))
-            for row in shown.itertuples(index=False)
-        ]
-        style = {"radius": 6, "color": "#111", "weight": 2, "fill_color": "#ffd92f"}
-        _add_points(g, shown, tips, style)
-        legend.append(_swatch("#ffd92f", "border crossing", shape="circle"))
+    for name, style, label in CROSSING_STYLES:
+        if name in layers and len(layers[name]):
+            _add_crossings(layers[name], name=name, style=style, label=label, group=group)
+            legend.append(_swatch(style["fill_color"], label, shape="circle"))
     if "towns" in layers:
         g = group("Towns")
         shown = prepare_layer(

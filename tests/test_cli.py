@@ -221,8 +221,8 @@ def test_report_end_to_end_on_the_bundled_sample(tmp_path, capsys):
         "incidents.geojson",
         "manifest.json",
     ]
-    # The bundled sample is too small for an incident-based ranking: said on stderr, once.
-    assert err.startswith("warning: Only ") and err.count("\n") == 1
+    # The bundled record (issue 15) is enough for an incident-based ranking: no warning.
+    assert err == ""
     manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
     for record in manifest["outputs"]:
         digest = hashlib.sha256((out_dir / record["file"]).read_bytes()).hexdigest()
@@ -231,7 +231,7 @@ def test_report_end_to_end_on_the_bundled_sample(tmp_path, capsys):
     assert "--cell-m 2000" in manifest["command"] and "--store" in manifest["command"]
     assert any(i["name"] == "sample_incidents.geojson" for i in manifest["inputs"])
     layers_in_gpkg = sorted(pyogrio.list_layers(out_dir / "report.gpkg")[:, 0])
-    assert layers_in_gpkg == ["incidents", "sectors"]  # no hot spots below 30 incidents
+    assert layers_in_gpkg == ["hotspots", "incidents", "sectors"]  # 30 incidents or more
     sectors = pyogrio.read_dataframe(out_dir / "sectors.geojson")
     assert len(pd.read_csv(out_dir / "sectors.csv")) == len(sectors) > 50
     top = sectors.sort_values("rank").iloc[0]

@@ -151,6 +151,28 @@ def test_unofficial_crossings_counted_only_when_the_layer_has_them(straight_bord
     assert out.loc[1, "unofficial_crossings"] == 0
 
 
+def test_unofficial_crossings_layer_is_counted_and_never_the_nearest_official(
+    straight_border, whole
+):
+    ref = border_reference(straight_border)
+    crossings = _frame([(X0 + 12_000, Y0)], name=["Alpha post"], status=["official"])
+    unofficial = _frame(
+        [(X0 + 13_000, Y0 + 500), (X0 + 14_000, Y0 - 500), (X0 + 31_000, Y0)],
+        name=["a ford", "a path", "a track"],
+        status=["unofficial"] * 3,
+    )
+    out = crossing_criteria(ref, whole, crossings, unofficial=unofficial, sector_km=5)
+    assert out.loc[3, "official_crossings"] == 1
+    assert out.loc[3, "unofficial_crossings"] == 2
+    assert out.loc[7, "unofficial_crossings"] == 1
+    assert out["unofficial_crossings"].sum() == 3
+    assert out.loc[7, "nearest_crossing"] == "Alpha post"
+    # without official crossings the unofficial ones are still counted
+    alone = crossing_criteria(ref, whole, None, unofficial=unofficial, sector_km=5)
+    assert alone["unofficial_crossings"].sum() == 3
+    assert alone["crossing_distance_km"].isna().all()
+
+
 def test_exposure_towns_and_population(straight_border, whole):
     ref = border_reference(straight_border)
     towns = _frame(

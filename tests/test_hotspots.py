@@ -18,7 +18,7 @@ from pyproj import Transformer
 from scipy import stats
 from shapely.geometry import LineString
 
-from geo import settings
+from geo import schema, settings
 from geo.cli import main
 from geo.errors import ConfigurationError, InsufficientDataError
 from geo.grid import region_polygon
@@ -202,12 +202,19 @@ def test_result_writes_a_geopackage(tmp_path, hexes):
     assert back["bin"].tolist() == result.cells["bin"].tolist()
 
 
-def test_cli_refuses_the_six_sample_incidents_in_one_line(tmp_path, capsys):
-    code = main(["hotspots", "--out", str(tmp_path / "h.gpkg")])
+def _bundled() -> gpd.GeoDataFrame:
+    return gpd.read_file(settings.SAMPLE_INCIDENTS_PATH)
+
+
+def test_cli_refuses_too_few_filtered_incidents_in_one_line(tmp_path, capsys):
+    # the bundled record of 2026 (it stops in March 2026): fewer than 30 incidents
+    n = int((pd.to_datetime(_bundled()["date"]) >= "2026-01-01").sum())
+    assert 0 < n < settings.HOTSPOT_MIN_INCIDENTS
+    code = main(["hotspots", "--since", "2026-01-01", "--out", str(tmp_path / "h.gpkg")])
     err = capsys.readouterr().err
     assert code == 1
     assert err.count("\n") == 1
-    assert "at least 30 incidents and only 6 match the filters" in err
+    assert f"at least 30 incidents and only {n} match the filters" in err
     assert not (tmp_path / "h.gpkg").exists()
 
 
@@ -220,16 +227,23 @@ def test_cli_density_writes_the_sample_surface(tmp_path, capsys):
     assert f"wrote {out}" in capsys.readouterr().out
     surface = read_geotiff(out)
     assert surface.kernel == "quartic" and surface.bandwidth_m == 6000.0
-    assert surface.n_incidents == 6
+    assert surface.n_incidents == len(_bundled())
     assert surface.mass == pytest.approx(surface.total_weight, rel=0.01)
 
 
 def test_cli_writes_hot_spots_from_a_store_of_36(tmp_path, capsys):
-    # the six real sample incidents, repeated six times 30 days apart (same real positions)
+    # the six events of the former sample (ids S-...), kept in the bundled record, repeated
+    # six times 30 days apart at the same real positions, in a store of their own
     from geo.ingest import open_seeded_store, store_frame
+    from geo.store import open_store
 
-    store = open_seeded_store()  # the test's own store ($BORDERMON_STORE), seeded
-    sample = store.read()
+    path = tmp_path / "six.gpkg"
+    seeded = open_seeded_store().read()  # the test's own store ($BORDERMON_STORE), seeded
+    sample = seeded[seeded["id"].str.startswith("S-")].reset_index(drop=True)
+    assert len(sample) == 6
+    store = open_store(path, create=True)
+    keep = [*schema.INCIDENT_COLUMNS, sample.geometry.name]
+    store_frame(store, sample[[c for c in sample.columns if c in keep]], source_file="t")
     copies = []
     for k in range(1, 6):
         copy = sample.copy()
@@ -237,16 +251,16 @@ def test_cli_writes_hot_spots_from_a_store_of_36(tmp_path, capsys):
         copy["date"] = copy["date"] - pd.Timedelta(days=30 * k)
         copies.append(copy)
     extra = gpd.GeoDataFrame(pd.concat(copies, ignore_index=True), crs=sample.crs)
-    store_frame(store, extra[[c for c in extra.columns if c in sample.columns]], source_file="test")
+    store_frame(store, extra[[c for c in extra.columns if c in keep]], source_file="test")
     out = tmp_path / "h.gpkg"
-    code = main(["hotspots", "--out", str(out)])
+    code = main(["hotspots", "--store", str(path), "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "36 incidents" in captured.out
     cells = gpd.read_file(out, layer="hotspots")
     assert cells["count"].sum() == 36
     assert {"cell_id", "z", "p", "p_fdr", "bin"} <= set(cells.columns)
-    assert cells["bin"].max() >= 1  # repeated incidents at Hermel make a hot spot
+    assert cells["bin"].max() >= 1  # repeated incidents at one place make a hot spot
 
 
 @hsettings(max_examples=30, deadline=None)

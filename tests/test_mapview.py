@@ -141,7 +141,7 @@ from mapview.builder import (  # noqa: E402
     zoom_for_bounds,
 )
 
-#: Real places on the border (Qaa-Jousieh crossing area and Masnaa), from the sample incidents.
+#: Real places on the border (Qaa-Jousieh crossing area and Masnaa), as in the former sample.
 QAA = (36.5433, 34.4217)
 HERMEL = (36.38472, 34.39417)
 
@@ -353,3 +353,47 @@ def test_emerging_hot_spots_are_a_layer_with_a_legend():
     assert "Emerging hot spots" in html
     assert "new hot spot" in html and "persistent cold spot" in html
     assert "#67000d" in html  # the new-hot-spot colour, in the style and the legend
+
+
+def test_crossings_are_drawn_with_their_precision_and_unofficial_ones_apart():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from mapview.builder import build_map
+
+    def crossings(names, status, precision):
+        return gpd.GeoDataFrame(
+            {
+                "name": names,
+                "counterpart": ["<b>x</b>"] * len(names),
+                "status": [status] * len(names),
+                "location_precision_m": precision,
+            },
+            geometry=[Point(36.5433, 34.4217), Point(36.49, 34.455)][: len(names)],
+            crs=4326,
+        )
+
+    html_text = (
+        build_map(
+            layers={
+                "crossings": crossings(["Qaa"], "official", [3_000.0]),
+                "unofficial_crossings": crossings(
+                    ["a ford", "a path"], "unofficial", [16_500.0, 8e3]
+                ),
+            }
+        )
+        .get_root()
+        .render()
+    )
+    assert "Official crossing: Qaa – &lt;b&gt;x&lt;/b&gt; (official) (position ± 3,000 m)" in (
+        html_text
+    )
+    assert "Unofficial crossing (reported): a ford" in html_text
+    assert "(position ± 16,500 m)" in html_text
+    # one circle of each crossing's precision, in its own switchable group
+    compact = html_text.replace(".0,", ",")
+    assert '[34.4217, 36.5433, 3000, "#111"]' in compact
+    assert '[34.4217, 36.5433, 16500, "#8c2d04"], [34.455, 36.49, 8000, "#8c2d04"]' in compact
+    assert "Unofficial crossing location precision" in html_text
+    assert "unofficial crossing (reported)" in html_text  # the legend
+    assert "<b>x</b>" not in html_text

@@ -253,13 +253,16 @@ def test_real_border_sectors_cover_the_line_in_5_km_stretches(real_border):
 
 
 def test_real_border_sides_of_the_bundled_sample(real_border):
-    # The sample's Masnaa incident is coded to the Lebanese post, about 4 km inside
-    # Lebanon; its Qusayr incident lies in Syria; Hermel town is in Lebanon.
+    # The record's Masnaa strike is coded to the Lebanese post, about 4 km inside
+    # Lebanon; the clash west of Qusayr to Aqrabiyah, in Syria; an incident in Hermel town
+    # is in Lebanon; the Hermel-district border villages are coded to the point where the
+    # border cuts the Orontes, on the line.
     sample = gpd.read_file(settings.DATA_DIR / "sample_incidents.geojson").set_index("id")
     located = locate_incidents(sample, real_border)
     assert -5_000 < located.loc["S-2024-10-04-MASNAA", "offset_m"] < -3_000
     assert located.loc["S-2025-02-07-QUSAYR", "offset_m"] > 0
-    assert located.loc["S-2025-03-16-HERMEL", "offset_m"] < 0
+    assert located.loc["R-2024-10-19-HERMEL-TRUCK-STRIKE", "offset_m"] < -10_000
+    assert abs(located.loc["S-2025-03-16-HERMEL", "offset_m"]) < 100
     assert located["chainage_km"].between(0, 400).all()
 
 

@@ -21,6 +21,9 @@ from layers.reference import ReferenceLayers
 DATA = Path(__file__).parent / "data"
 CASES = json.loads((DATA / "bad" / "cases.json").read_text(encoding="utf-8"))
 HERMEL = (36.38472, 34.39417)
+#: Where the bundled record codes the Hermel-district border villages (Wikipedia "Lebanon–Syria
+#: border": the border cuts the Orontes at 34.455°N 36.490°E); S-2025-03-16-HERMEL is there.
+ORONTES = (36.49, 34.455)
 
 
 @pytest.fixture(scope="module")
@@ -139,10 +142,10 @@ def test_without_a_border_the_region_is_not_checked_and_the_report_says_so():
 
 
 def test_a_store_and_a_frame_of_its_incidents_give_the_same_report(border):
-    store = open_seeded_store()  # seeded: S-2025-03-16-HERMEL is a clash at Hermel
+    store = open_seeded_store()  # seeded: S-2025-03-16-HERMEL is a clash at the Orontes point
     data = _fc(
         _feature("S-2025-03-16-HERMEL"),  # stored already
-        _feature("E", lat=HERMEL[1] + 0.005),  # a likely duplicate of the stored clash
+        _feature("E", lon=ORONTES[0], lat=ORONTES[1] + 0.005),  # a likely duplicate of it
         _feature("F", type="shelling"),
     )
     against_store = validate_file(data, filename="x.geojson", existing=store, border=border)
@@ -218,8 +221,10 @@ def test_html_and_script_are_kept_verbatim_as_text():
 
 
 def test_likely_duplicate_against_the_store_names_the_stored_incident():
-    store = open_seeded_store()  # seeded: S-2025-03-16-HERMEL is a clash at Hermel
-    report = validate_file(_fc(_feature("NEW")), filename="n.geojson", existing=store)
+    store = open_seeded_store()  # seeded: S-2025-03-16-HERMEL is a clash at the Orontes point
+    report = validate_file(
+        _fc(_feature("NEW", lon=ORONTES[0], lat=ORONTES[1])), filename="n.geojson", existing=store
+    )
     assert report.accepted_count == 1
     assert any(
         "S-2025-03-16-HERMEL (stored)" in p.reason and p.severity == "warning"
@@ -239,14 +244,20 @@ def test_likely_duplicates_need_same_type_and_close_dates():
 
 def test_likely_duplicates_are_listed_in_file_order_then_stored():
     # 0.005 deg of latitude is about 555 m: D and E are near each other and near the stored
-    # S-2025-03-16-HERMEL (a clash); F, a shelling, matches only the stored shelling
+    # clashes of 16-17 March 2025 at the Orontes point (S-2025-03-16-HERMEL and two reports
+    # of the next day); F, a shelling, matches only the stored shelling
+    lon, lat = ORONTES
     data = _fc(
-        _feature("F", type="shelling"),
-        _feature("E", lat=HERMEL[1] + 0.005),
-        _feature("D"),
-        _feature("G", lon=HERMEL[0] + 0.05),  # about 4.6 km east: not a duplicate
+        _feature("F", lon=lon, lat=lat, type="shelling"),
+        _feature("E", lon=lon, lat=lat + 0.005),
+        _feature("D", lon=lon, lat=lat),
+        _feature("G", lon=lon + 0.05, lat=lat),  # about 4.6 km east: not a duplicate
     )
     report = validate_file(data, filename="x.geojson", existing=open_seeded_store())
+    stored_clashes = (
+        "S-2025-03-16-HERMEL (stored), R-2025-03-17-HERMEL-CLASH (stored), "
+        "R-2025-03-17-HSA-CLASH (stored)"
+    )
     found = {
         p.feature_id: p.reason.split(" of ", 1)[1]
         for p in report.warnings
@@ -254,8 +265,8 @@ def test_likely_duplicates_are_listed_in_file_order_then_stored():
     }
     assert found == {
         "F": "S-2025-03-17-SHELLING (stored)",  # the seeded shelling the next day
-        "E": "D, S-2025-03-16-HERMEL (stored)",
-        "D": "E, S-2025-03-16-HERMEL (stored)",
+        "E": f"D, {stored_clashes}",
+        "D": f"E, {stored_clashes}",
     }
 
 

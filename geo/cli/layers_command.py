@@ -10,7 +10,7 @@ from typing import Any
 
 #: Columns of the table output: (heading, record keys tried in order, width).
 TABLE_COLUMNS = (
-    ("layer", ("name",), 18),
+    ("layer", ("name",), 22),
     ("licence", ("licence", "license"), 22),
     ("source", ("source",), 46),
     ("version", ("version",), 14),
@@ -24,8 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "layers",
         help="list the reference layers with their provenance and licences",
         description="List the bundled reference layers (border, candidate lines, countries, "
-        "regions, towns, crossings, terrain, ...) with their source, version, licence and "
-        "retrieval date, from data/provenance.json.",
+        "regions, towns, official and unofficial crossings, terrain, the incident record) with "
+        "their source, version, licence and retrieval date, from data/provenance.json.",
     )
     parser.add_argument(
         "--format",

@@ -1,7 +1,8 @@
 """Write the bad-input corpus ``tests/data/bad/`` and its index ``cases.json``.
 
 Run from the repository root: ``python tests/data/make_bad_corpus.py``. Every
-coordinate is a real place: Hermel and Qusayr as in ``data/sample_incidents.geojson``,
+coordinate is a real place: Hermel and Qusayr at their GeoNames points (as in the sample
+bundled before issue 15),
 Amman (Jordan) for a point outside the region, and Hermel again projected to UTM 37N,
 swapped or pushed out of range for the coordinate cases.
 """
