@@ -20,7 +20,10 @@ unit given, and says which way points to priority:
     ``B`` days before (:data:`geo.settings.TREND_BASELINE_DAYS`): the log₂
     ratio of the recent daily rate to the baseline one, smoothed by one
     incident so that one event does not make an infinite rise. 0 is steady,
-    +1 a doubling. Higher is more urgent.
+    +1 a doubling. Higher is more urgent. In the score a fall counts as steady
+    (``floor`` 0): a rise makes a sector more urgent, but a sector is not made
+    urgent by others' falls; without the floor, min–max normalisation gave every
+    sector without incidents (trend 0) more than the sectors whose reporting fell.
 ``crossings``
     Distance (km) from the sector's stretch of the line to the nearest
     official crossing: where traffic is, the line matters most. Lower is more
@@ -109,6 +112,8 @@ class Criterion:
     missing_value
         Value standing for a missing one before normalisation (``None``: a
         missing value normalises to 0, the least urgent).
+    floor
+        Lowest value the score sees (``None``: none): values below count as it.
     """
 
     name: str
@@ -118,6 +123,7 @@ class Criterion:
     incident_based: bool
     label: str
     missing_value: float | None = None
+    floor: float | None = None
 
 
 #: The scored criteria, in display order.
@@ -135,7 +141,7 @@ CRITERIA: dict[str, Criterion] = {
         Criterion("hotspot_share", "hotspot_share", "share of zone area (0–1)", True, True,
                   "area in Gi* hot spots"),
         Criterion("trend", "trend", "log2 rate ratio, recent vs baseline", True, True,
-                  "trend of incidents"),
+                  "trend of incidents", floor=0.0),
         Criterion("crossings", "crossing_distance_km", "km to nearest official crossing",
                   False, False, "nearness of an official crossing"),
         Criterion("exposure", "exposure_index", "log10(1 + people in zone's towns)", True,

@@ -190,6 +190,8 @@ def normalise_criteria(
         values = pd.to_numeric(raw[crit.column], errors="coerce").to_numpy(dtype=float)
         if crit.missing_value is not None:
             values = np.where(np.isnan(values), crit.missing_value, values)
+        if crit.floor is not None:
+            values = np.where(np.isnan(values), values, np.maximum(values, crit.floor))
         if not crit.higher_is_priority:
             values = -values
         finite = np.isfinite(values)

@@ -92,3 +92,13 @@ def test_contributions_sum_to_the_score_and_scores_lie_in_0_1(values, w, method)
     ranks = rank_scores(score)
     order = np.argsort(ranks, kind="stable")
     assert (np.diff(score.to_numpy()[order]) <= 1e-12).all()  # rank 1 has the top score
+
+
+def test_a_falling_trend_counts_as_steady_in_the_score():
+    # a sector whose reporting fell (-2) must not score below one with no incidents (0):
+    # both get 0, the rising sector (+1) gets 1
+    raw = pd.DataFrame({col: [1.0, 1.0, 1.0] for col in COLUMNS.values()})
+    raw[COLUMNS["trend"]] = [-2.0, 0.0, 1.0]
+    norm = normalise_criteria(raw)
+    assert norm["trend"].tolist() == [0.0, 0.0, 1.0]
+    assert normalise_criteria(raw, method="rank")["trend"].tolist() == [0.0, 0.0, 1.0]
