@@ -34,6 +34,7 @@ from webapp import actions
 from webapp.identity import Identity, role_of
 from webapp.panels import UNDO_CHOICE, batches_panel, users_panel
 from webapp.signin import account_box, sign_in
+from webapp.time_panels import comparison_panel, emerging_caption, sector_chart
 
 if TYPE_CHECKING:
     from geo.store import IncidentStore
@@ -198,6 +199,44 @@ def density_overlay(
     return density_image(density) if density is not None else None
 
 
+@st.cache_data(show_spinner="Finding emerging hot spots…", max_entries=8)
+def emerging_stage(
+    _store: IncidentStore, key: str, types: tuple[str, ...] | None, until: Any, _token: str
+) -> tuple[Any, str | None]:
+    """Return the emerging hot spots up to ``until`` (30-day slices), or why there are none."""
+    from geo.emerging import compute_emerging_hotspots
+    from geo.errors import InsufficientDataError
+    from geo.selection import filter_incidents
+
+    incidents = filter_incidents(read_store(_store, _token), until=until, types=types)
+    try:
+        return compute_emerging_hotspots(incidents, line=reference_layers().line), None
+    except InsufficientDataError as exc:
+        return None, f"Emerging hot spots not computed: {exc}"
+
+
+@st.cache_data(show_spinner="Ranking the earlier period…", max_entries=4)
+def comparison_stage(
+    _store: IncidentStore, key: str, params: dict[str, Any], then: tuple, _token: str
+) -> Any:
+    """Return :func:`geo.change.compare_periods` of the current options and ``then``."""
+    from geo.analysis import AnalysisParameters
+    from geo.change import compare_periods
+
+    incidents = read_store(_store, _token)
+    return compare_periods(
+        incidents, AnalysisParameters(**params), then=then, reference=reference_layers()
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def timelines(_store: IncidentStore, key: str, params: dict[str, Any], _token: str) -> pd.Series:
+    """Return each sector's incidents per month (:func:`geo.timeline.sector_sparklines`)."""
+    from geo.timeline import sector_sparklines
+
+    return sector_sparklines(analyse(_store, key, params, _token).incidents)
+
+
 @st.cache_data(show_spinner="Validating the file…", max_entries=4)
 def validate_upload(data: bytes, filename: str, _store: IncidentStore, token: str) -> Any:
     """Return the validation report of an upload against the stored incidents."""
@@ -306,6 +345,18 @@ def sidebar(all_types: list[str], dates: tuple[dt.date, dt.date] | None) -> dict
         step=30,
         key="half_life_days",
     )
+    sb.header("Time")
+    emerging = sb.checkbox(
+        "Emerging hot spots (30-day slices)", value=False, key="emerging",
+        help="Space-time Gi* and the Mann-Kendall trend of each hexagon: new, intensifying, "
+        "persistent, diminishing, ... hot and cold spots, as a map layer.",
+    )  # fmt: skip
+    compare = None
+    if dates and sb.checkbox("Compare with an earlier period", value=False, key="compare"):
+        compare = sb.date_input(
+            "Earlier period", value=dates, min_value=dates[0], max_value=dates[1],
+            key="compare_dates",
+        )  # fmt: skip
     sb.header("Criterion weights")
     sb.caption("Normalised to sum to 1 before use.")
     weights = {
@@ -326,6 +377,11 @@ def sidebar(all_types: list[str], dates: tuple[dt.date, dt.date] | None) -> dict
         "bandwidth_m": float(bandwidth_km) * 1000 if bandwidth_km else None,
         "half_life_days": float(half_life) if half_life else None,
     }
+    st.session_state["_time_view"] = {
+        "emerging": bool(emerging),
+        "compare": tuple(compare) if isinstance(compare, tuple | list) and len(compare) == 2
+        else None,
+    }  # fmt: skip
     return params
 
 
@@ -569,24 +625,50 @@ def main() -> None:
         elif result is not None:
             st.info(escape_markdown(result.message))
         table = display_table(sectors) if sectors is not None else None
+        if table is not None:
+            lines = timelines(store, key, params, token)
+            zeros = [0] * (len(lines.iloc[0]) if len(lines) else 0)  # a sector without any
+            table.insert(
+                3, "monthly incidents", [lines.get(int(s), zeros) for s in sectors["sector_id"]]
+            )
+        time_view = st.session_state.get("_time_view", {})
+        emerging, emerging_reason = (None, None)
+        if time_view.get("emerging"):
+            emerging, emerging_reason = emerging_stage(
+                store, key, params["types"], params["until"], token
+            )
         selection = st.session_state.get("sector_table")
         view = None
         rows = getattr(getattr(selection, "selection", None), "rows", None) or []
+        chosen_sector = None
         if sectors is not None and rows:
             view = zoom_for_bounds(tuple(sectors.geometry.iloc[rows[0]].bounds))
-        show_map(
-            {
-                "border": found.get("border"),
-                "layers": {k: v for k, v in found.items() if k in REFERENCE_LAYERS},
-                "incidents": shown,
-                "density": getattr(result, "density", None),
-                "density_overlay": overlay,
-                "sectors": sectors,
-                "hotspots": getattr(getattr(result, "hotspots", None), "cells", None),
-                "tile_url": settings.resolve_tile_url(),
-            },
-            view,
-        )
+            chosen_sector = int(sectors["sector_id"].iloc[rows[0]])
+        # always two columns: the map keeps its place (a re-mounted map loses its frame)
+        map_column, chart_column = st.columns([3, 1])
+        with map_column:
+            show_map(
+                {
+                    "border": found.get("border"),
+                    "layers": {k: v for k, v in found.items() if k in REFERENCE_LAYERS},
+                    "incidents": shown,
+                    "density": getattr(result, "density", None),
+                    "density_overlay": overlay,
+                    "sectors": sectors,
+                    "hotspots": getattr(getattr(result, "hotspots", None), "cells", None),
+                    "emerging": getattr(emerging, "cells", None),
+                    "tile_url": settings.resolve_tile_url(),
+                },
+                view,
+            )
+        with chart_column:
+            if chosen_sector is not None and result is not None:
+                sector_chart(result.incidents, chosen_sector)
+            else:
+                st.caption("Select a sector in the ranked table: its incidents by month and "
+                           "type are shown here.")  # fmt: skip
+        if time_view.get("emerging"):
+            emerging_caption(emerging, emerging_reason)
         if result is not None and result.hotspots is None and result.hotspots_message:
             st.caption(escape_markdown(result.hotspots_message))
         if table is not None:
@@ -605,10 +687,17 @@ def main() -> None:
                     )
                     for c in contrib
                 }
-                | {"score": st.column_config.NumberColumn(format="%.3f")},
+                | {
+                    "score": st.column_config.NumberColumn(format="%.3f"),
+                    "monthly incidents": st.column_config.BarChartColumn(
+                        "monthly incidents", help="incidents in the sector per month"
+                    ),
+                },
             )
             for note in result.notes:
                 st.caption(escape_markdown(note))
+            if time_view.get("compare") and result is not None:
+                comparison_panel(comparison_stage(store, key, params, time_view["compare"], token))
     with tab_upload:
         upload_section(store, token, identity, role)
     with tab_downloads:

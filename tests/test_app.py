@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tomllib
 from pathlib import Path
@@ -275,3 +276,28 @@ def test_incident_downloads_are_offered(app):
     assert not app.exception
     labels = [b.proto.label for b in app.get("download_button")]
     assert {"Incidents (CSV)", "Incidents (ACLED CSV)", "Incidents (GeoJSON)"} <= set(labels)
+
+
+def test_time_panels_emerging_layer_timelines_sector_chart_and_comparison(app):
+    # emerging hot spots: a layer on the map (its caption names the method)
+    app.checkbox(key="emerging").check().run()
+    assert not app.exception
+    said = [c.value.replace("\\", "") for c in app.caption if "merging hot spots" in c.value]
+    # the app's test store spans too few 30-day slices: the caption says so in one line
+    assert said and ("space-time Gi*" in said[0] or "at least 10 slices" in said[0]), said
+    # the ranked table carries each sector's monthly incidents
+    table = next(d for d in app.dataframe if "monthly incidents" in d.value.columns)
+    counts = [list(v) for v in table.value["monthly incidents"]]
+    assert len({len(c) for c in counts}) == 1  # every sector over the same months
+    assert sum(sum(c) for c in counts) > 0
+    # comparing with an earlier period shows what changed
+    app.checkbox(key="compare").check().run()
+    app.sidebar.date_input(key="compare_dates").set_value(
+        (dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+    ).run()
+    assert not app.exception
+    assert any(h.value == "What changed" for h in app.subheader)
+    captions = [c.value.replace("\\", "") for c in app.caption]  # markdown-escaped
+    assert any("compared with 2025-01-01 to 2025-03-31" in c for c in captions), captions
+    app.checkbox(key="compare").uncheck().run()
+    app.checkbox(key="emerging").uncheck().run()
