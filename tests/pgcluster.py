@@ -102,6 +102,28 @@ class PgCluster:
         """Run ``sql`` in the test database as the superuser; return psql's output."""
         return self._psql(self.database, sql)
 
+    def database_url(self, database: str, user: str = "postgres", password: str = "") -> str:
+        """Return the URL of ``database`` on this server (``password`` written in if given)."""
+        login = f"{user}:{password}" if password else user
+        return f"postgresql://{login}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """Create an empty database (no PostGIS); return its URL (user postgres)."""
+        self._psql("postgres", f"CREATE DATABASE {name}")
+        return self.database_url(name)
+
+    def require_password(self, user: str, password: str) -> None:
+        """Create login ``user`` whose connections must give ``password`` (SCRAM).
+
+        Its rule goes first in ``pg_hba.conf`` (every other login stays trusted); the
+        server reloads it.
+        """
+        self._psql("postgres", f"CREATE ROLE {user} LOGIN PASSWORD '{password}'")
+        hba = self.data / "pg_hba.conf"
+        rule = f"host all {user} 127.0.0.1/32 scram-sha-256\n"
+        self._run("sh", "-c", f"printf '{rule}' | cat - {hba} > {hba}.new && mv {hba}.new {hba}")
+        self._run(PG_BIN / "pg_ctl", "-D", self.data, "reload")
+
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``fast`` or ``immediate``)."""
         self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", mode, "-w", "stop", check=False)
@@ -116,3 +138,25 @@ class PgCluster:
         self.stop("immediate")
         with contextlib.suppress(OSError):
             shutil.rmtree(self.root)
+
+
+class OwnServer:
+    """A server given by ``BORDERMON_TEST_PG``: the tests make and drop schemas in it.
+
+    Attributes
+    ----------
+    url
+        The URL as given.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def sql(self, sql: str) -> str:
+        """Run ``sql`` in the database of :attr:`url`; return the first column, one a line."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as con:
+            cursor = con.execute(sql)
+            rows = cursor.fetchall() if cursor.description else []
+        return "".join(f"{row[0]}\n" for row in rows)

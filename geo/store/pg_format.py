@@ -318,17 +318,18 @@ def parse_copy(data: bytes, columns: Sequence[str]) -> tuple[pd.DataFrame, np.nd
         c: arrow_types.get(schema.INCIDENT_DTYPES[c], pa.int64())  # days, milliseconds
         for c in columns
     }
-    names = [*columns, "__x", "__y"]
-    table = pacsv.read_csv(
-        io.BytesIO(data),
-        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
-            column_types={**types, "__x": pa.float64(), "__y": pa.float64()},
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-        ),
-    )
+    types |= {"__x": pa.float64(), "__y": pa.float64()}
+    if not data:  # no row (Arrow refuses an empty CSV)
+        table = pa.table({name: pa.array([], type=kind) for name, kind in types.items()})
+    else:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=list(types), block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False
+            ),
+        )
     frame = table.to_pandas()
     geometry = shapely.points(frame.pop("__x").to_numpy(), frame.pop("__y").to_numpy())
     for name in columns:

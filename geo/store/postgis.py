@@ -560,7 +560,7 @@ class PostgisStore(IncidentStore):
         where, params = _date_filter(since, until)
         where.append('"geom" && ST_MakeEnvelope(%s, %s, %s, %s, 4326)')
         params.extend(box)
-        columns = ["id", "type", "date"]
+        columns = ["id", "date", "type"]  # the layer's order, as GDAL gives them
         frame, geometry = self._copy_out(columns, where, params, "finding neighbours")
         frame["date"] = frame["date"].astype("datetime64[s]")
         return gpd.GeoDataFrame(frame, geometry=geometry, crs=settings.GEOGRAPHIC_CRS)
