@@ -25,7 +25,7 @@ import io
 import os
 import re
 from collections.abc import Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import numpy as np
@@ -85,17 +85,25 @@ def redact_url(url: str) -> str:
     """Return ``url`` without any password: what may be printed, logged or written.
 
     ``postgresql://ana:secret@db:5432/monitor?password=x&sslmode=require`` becomes
-    ``postgresql://ana@db:5432/monitor?sslmode=require``.
+    ``postgresql://ana@db:5432/monitor?sslmode=require``; the rest is kept as written.
     """
     parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        user, host = netloc.rsplit("@", 1)
-        netloc = f"{user.split(':', 1)[0]}@{host}"
-    query = "&".join(
-        item for item in parts.query.split("&") if item and not item.lower().startswith("password=")
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    out = url
+    if "@" in parts.netloc:
+        user, host = parts.netloc.rsplit("@", 1)
+        if ":" in user:
+            out = out.replace(f"//{parts.netloc}", f"//{user.split(':', 1)[0]}@{host}", 1)
+    if parts.query:
+        kept = [
+            item
+            for item in parts.query.split("&")
+            if item and not item.lower().startswith("password=")
+        ]
+        if kept != parts.query.split("&"):
+            head = out.partition("?")[0]
+            fragment = f"#{parts.fragment}" if parts.fragment else ""
+            out = head + (f"?{'&'.join(kept)}" if kept else "") + fragment
+    return out
 
 
 def scrub(text: str, url: str) -> str:
