@@ -85,9 +85,9 @@ def _refuse_url(location: str, *, from_env: bool) -> None:
     given = f"${settings.STORE_ENV_VAR}" if from_env else "--store"
     raise StoreError(
         f"incident store {_shown(location)!r} ({given}) is a {match['scheme']}:// URL; "
-        "only a GeoPackage file or a PostgreSQL database is supported; give the path of "
-        "a .gpkg file, or postgresql://user@host:5432/database, with --store or "
-        f"${settings.STORE_ENV_VAR}"
+        "only a GeoPackage file is supported, or a PostgreSQL database "
+        "(postgresql://user@host:5432/database); give the path of a .gpkg file, or such "
+        f"a URL, with --store or ${settings.STORE_ENV_VAR}"
     )
 
 
