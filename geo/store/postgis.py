@@ -65,6 +65,7 @@ from geo.store.pg_format import (
     REQUIRED_COLUMNS,
     STATE_TABLE,
     USERS_TABLE,
+    batches_sql,
     content_sql,
     copy_payload,
     create_sql,
@@ -303,14 +304,15 @@ class PostgisStore(IncidentStore):
             else schema.conform_incidents(incidents, incidents.geometry.to_numpy())
         )
         columns = staged_columns(frame)
-        payload = copy_payload(frame, columns)
         at = now.to_pydatetime()
         create, copy = staging_sql(columns)
         try:
             with self._session(f"storing {batch.source_file}") as con, con.transaction():
+                con.execute("SET LOCAL temp_buffers = '64MB'")  # the staging table in memory
                 con.execute(create)
                 with con.cursor().copy(copy) as pipe:
-                    pipe.write(payload)
+                    for piece in copy_payload(frame, columns):
+                        pipe.write(piece)
                 con.execute(
                     insert_staged_sql(columns), [batch_id, at, batch.source_file, batch.sha256]
                 )
@@ -498,7 +500,10 @@ class PostgisStore(IncidentStore):
     ) -> gpd.GeoDataFrame:
         """Return the stored incidents (with the store's columns), filtered in SQL.
 
-        One ``COPY (SELECT ...) TO STDOUT`` read by Arrow.
+        In one snapshot: the store's columns once per batch, then the incidents through
+        one ``COPY (SELECT ...) TO STDOUT`` read by Arrow, with only ``batch_id`` of
+        those four (half the bytes), unless some batch's rows differ in them (edited
+        elsewhere): then every row brings all four.
 
         Parameters
         ----------
@@ -512,21 +517,38 @@ class PostgisStore(IncidentStore):
         if types is not None:
             where.append('"type" = ANY(%s)')
             params.append(list(types))
-        frame, geometry = self._copy_out(list(ALL_COLUMNS), where, params, "reading incidents")
+        with self._session("reading incidents") as con, con.transaction():
+            con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # one snapshot
+            batches = con.execute(batches_sql(where), params).fetchall()
+            ids = [b[0] for b in batches]
+            once = len(set(ids)) == len(ids)  # each batch one file, time and hash
+            columns = [*schema.INCIDENT_COLUMNS, "batch_id"] if once else list(ALL_COLUMNS)
+            frame, geometry = self._copy_out(con, columns, where, params)
         if frame.empty:
             return schema.empty_incidents(with_store_columns=True)
+        if once:
+            rows = pd.Categorical(frame["batch_id"], categories=ids).codes
+            for k, name in enumerate(schema.STORE_COLUMNS[1:], start=1):
+                values = np.array([b[k] for b in batches], dtype=object)[rows]
+                frame[name] = (
+                    pd.to_datetime(pd.to_numeric(pd.Series(values)), unit="ms", utc=True)
+                    if name == "ingested_at"
+                    else values
+                )
         return schema.conform_incidents(frame, geometry, store_columns=True)
 
+    @staticmethod
     def _copy_out(
-        self, columns: list[str], where: list[str], params: list, doing: str
+        con: psycopg.Connection, columns: list[str], where: list[str], params: list
     ) -> tuple[pd.DataFrame, np.ndarray]:
-        chunks: list[bytes] = []
-        with (
-            self._session(doing) as con,
-            con.cursor().copy(select_sql(columns, where), params or None) as pipe,
-        ):
-            chunks.extend(bytes(block) for block in pipe)
-        return parse_copy(b"".join(chunks), columns)
+        """Return ``columns`` and the geometries of the incidents ``where`` selects.
+
+        One ``COPY (SELECT ...) TO STDOUT``: the server sends a message a row, joined
+        and parsed at once by Arrow.
+        """
+        with con.cursor().copy(select_sql(columns, where), params or None) as pipe:
+            rows = list(pipe)
+        return parse_copy(b"".join(rows), columns, rows=len(rows))
 
     def stored_ids(self, ids: Collection[str]) -> set[str]:
         """Return those of ``ids`` that are stored (through the id index)."""
@@ -561,7 +583,8 @@ class PostgisStore(IncidentStore):
         where.append('"geom" && ST_MakeEnvelope(%s, %s, %s, %s, 4326)')
         params.extend(box)
         columns = ["id", "date", "type"]  # the layer's order, as GDAL gives them
-        frame, geometry = self._copy_out(columns, where, params, "finding neighbours")
+        with self._session("finding neighbours") as con:
+            frame, geometry = self._copy_out(con, columns, where, params)
         frame["date"] = frame["date"].astype("datetime64[s]")
         return gpd.GeoDataFrame(frame, geometry=geometry, crs=settings.GEOGRAPHIC_CRS)
 
