@@ -71,12 +71,18 @@ class PgCluster:
             command = ["runuser", "-u", "postgres", "--", *command]
         return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
 
-    def start(self) -> None:
-        """Start the server and wait until it accepts connections; create the database."""
+    def start(self, *, durable: bool = False) -> None:
+        """Start the server and wait until it accepts connections; create the database.
+
+        ``durable``: write to disk as a production server does (fsync on); the tests
+        leave it off (quicker), a benchmark turns it on.
+        """
         options = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
-            "-c fsync=off -c full_page_writes=off -c max_connections=60"
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c max_connections=60"
         )
+        self._durable = durable
+        if not durable:
+            options += " -c fsync=off -c full_page_writes=off"
         self._run(PG_BIN / "pg_ctl", "-D", self.data, "-o", options, "-l",
                   self.root / "server.log", "-w", "-t", "60", "start")  # fmt: skip
         for _ in range(100):
@@ -131,7 +137,7 @@ class PgCluster:
     def restart(self) -> None:
         """Stop and start the server again (connections are dropped)."""
         self.stop()
-        self.start()
+        self.start(durable=getattr(self, "_durable", False))
 
     def remove(self) -> None:
         """Stop the server and delete its folder."""

@@ -188,12 +188,20 @@ def test_the_environment_chooses_a_database_store_that_is_never_seeded(pg_url, m
     assert open_store().count() == 6
 
 
-def test_an_edit_made_by_another_program_changes_the_token(pg_url):
+def test_an_edit_made_by_another_program_changes_the_token_and_is_read(pg_url):
     store = open_store(pg_url)
-    store_frame(store, incidents(["A", "B"]))
+    store_frame(store, incidents(["A", "B"]), source_file="a.geojson")
     token, content = store.content_token(), store.content_hash()
     sql(store._url, "UPDATE incidents SET description = 'edited in QGIS' WHERE id = 'A'")
     assert store.content_token() != token and store.content_hash() != content
+    # rows of one batch that no longer agree on the store's columns are read row by row
+    sql(store._url, "UPDATE incidents SET source_file = 'fixed.geojson' WHERE id = 'B'")
+    sql(store._url, "UPDATE incidents SET ingested_at = NULL WHERE id = 'A'")
+    stored = store.read()
+    assert stored["source_file"].tolist() == ["a.geojson", "fixed.geojson"]
+    assert stored["ingested_at"].isna().tolist() == [True, False]
+    assert stored["description"].tolist()[0] == "edited in QGIS"
+    assert stored["batch_id"].nunique() == 1
 
 
 # --- what QGIS and other GIS tools read --------------------------------------------------------

@@ -444,6 +444,21 @@ class PostgisStore(IncidentStore):
         frame["at"] = pd.to_datetime(frame["at"], utc=True)
         return frame
 
+    def find_sha256(self, sha256: str) -> str | None:
+        """Return the id of a stored (not undone) batch of the file with this hash, if any.
+
+        One query (the interface's version reads every batch and the audit).
+        """
+        with self._session("looking up a file") as con:
+            row = con.execute(
+                f'SELECT "batch_id" FROM "{AUDIT_TABLE}" WHERE "action" = ANY(%s) '
+                'AND "source_sha256" = %s AND "batch_id" NOT IN (SELECT "batch_id" FROM '
+                f'"{AUDIT_TABLE}" WHERE "action" = \'undo\' AND "batch_id" IS NOT NULL) '
+                'ORDER BY "event_id" DESC LIMIT 1',
+                [list(BATCH_ACTIONS), sha256],
+            ).fetchone()
+        return None if row is None else str(row[0])
+
     def _rows_by_batch(self) -> dict[str, int]:
         with self._session("counting the batches") as con:
             rows = con.execute(
