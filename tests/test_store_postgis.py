@@ -204,6 +204,24 @@ def test_an_edit_made_by_another_program_changes_the_token_and_is_read(pg_url):
     assert stored["batch_id"].nunique() == 1
 
 
+def test_a_bulk_load_rebuilds_the_spatial_index_and_keeps_the_contract(pg_url, monkeypatch):
+    import geo.store.postgis as postgis
+
+    monkeypatch.setattr(postgis, "BULK_MIN_ROWS", 10)
+    store = open_store(pg_url)
+    store_frame(store, incidents(["S0", "S1"]))
+    ids = [f"L{i}" for i in range(25)]
+    store_frame(store, incidents(ids))  # 25 >= 10 and more than the 2 stored: bulk
+    index = "SELECT indexdef FROM pg_indexes WHERE indexname = 'incidents_geom_idx'"
+    assert "USING gist (geom)" in sql(pg_url, index)[0][0]
+    assert store.read()["id"].tolist() == ["S0", "S1", *ids]  # the order stored
+    with pytest.raises(ValidationError, match="clash"):
+        store_frame(store, incidents([f"M{i}" for i in range(40)] + ["L3"]))
+    assert sql(pg_url, index) and store.count() == 27  # the drop was rolled back too
+    near = store.incidents_near([HERMEL[0]], [HERMEL[1]], distance_m=100)
+    assert len(near) == 27
+
+
 # --- what QGIS and other GIS tools read --------------------------------------------------------
 
 

@@ -167,6 +167,12 @@ def incident_columns_sql() -> str:
     )
 
 
+#: The spatial index of the incidents (also rebuilt after a bulk load: PostgisStore.add_batch).
+GEOM_INDEX_SQL = f'CREATE INDEX IF NOT EXISTS "{LAYER}_geom_idx" ON "{LAYER}" USING gist ("geom")'
+#: Its removal before a bulk load.
+DROP_GEOM_INDEX_SQL = f'DROP INDEX IF EXISTS "{LAYER}_geom_idx"'
+
+
 def create_sql() -> list[str]:
     """Return the statements that create a store's tables (idempotent, in one transaction).
 
@@ -184,7 +190,7 @@ def create_sql() -> list[str]:
         f"{incident_columns_sql()}, "
         '"geom" geometry(Point, 4326) NOT NULL, '
         f'CONSTRAINT "{ID_CONSTRAINT}" UNIQUE ("id"))',
-        f'CREATE INDEX IF NOT EXISTS "{LAYER}_geom_idx" ON "{LAYER}" USING gist ("geom")',
+        GEOM_INDEX_SQL,
         f'COMMENT ON TABLE "{LAYER}" IS \'incidents of the Lebanon-Syria border monitor; '
         "write through python -m geo ingest or the app (batches, audit, undo)'",
         f'CREATE TABLE IF NOT EXISTS "{AUDIT_TABLE}" ('
