@@ -20,7 +20,8 @@ PostgreSQL: a throwaway cluster (``tests/pgcluster.py``) started durable (fsync 
 a production server; the tests run theirs with fsync off), on loopback, or ``--url`` a
 server of your own (a schema ``bench_*`` is made and dropped in it). Targets on a
 2-core machine: ingest within 1.5x of the GeoPackage path, a read of 100,000 under 0.5 s.
-The load average is printed: other jobs on the machine slow every figure.
+The backends alternate over ``--repeat`` rounds (default 3) and each figure is the best of
+its rounds: other jobs on the machine slow every figure (the load average is printed).
 
 Usage: ``python benchmarks/bench_store.py [--n 100000] [--uploaders 8] [--batches 25]
 [--rows 400] [--url postgresql://...]``.
@@ -192,6 +193,9 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=25)
     parser.add_argument("--rows", type=int, default=400)
     parser.add_argument("--url", help="a PostgreSQL server of your own (default: a throwaway one)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="rounds; the best of each figure is shown"
+    )
     parser.add_argument("--case", choices=("ingest", "upload"), help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
@@ -244,17 +248,24 @@ def main() -> None:
                 f"{' (throwaway cluster, fsync on)' if cluster else ''}; "
                 f"load average {load:.1f} on {os.cpu_count()} CPUs"
             )
-            stores = {"GeoPackage": str(folder / "ingest.gpkg"), "PostGIS": new_schema()}
+            ingest: dict[str, dict] = {}
+            for round_ in range(args.repeat):  # backends alternate: both see the same load
+                for name in ("GeoPackage", "PostGIS"):
+                    location = (
+                        str(folder / f"ingest-{round_}.gpkg")
+                        if name == "GeoPackage"
+                        else new_schema()
+                    )
+                    r = _child(["--case", "ingest", "--store", location, "--file", str(geojson)])
+                    best = ingest.setdefault(name, r)
+                    for key in r:  # the best of the rounds, figure by figure
+                        best[key] = min(best[key], r[key])
             print(
                 f"\n{'store':<11} {'read+validate s':>15} {'store s':>8} {'total s':>8} "
                 f"{'CPU s':>6} {'read 100k best s':>17} {'median s':>9} "
                 f"{'by type s (rows)':>18}"
             )
-            ingest = {}
-            for name, location in stores.items():
-                r = ingest[name] = _child(
-                    ["--case", "ingest", "--store", location, "--file", str(geojson)]
-                )
+            for name, r in ingest.items():
                 print(
                     f"{name:<11} {r['validate_s']:>15.2f} {r['store_s']:>8.2f} "
                     f"{r['total_s']:>8.2f} {r['cpu_s']:>6.2f} {r['read_best_s']:>17.3f} "
@@ -280,11 +291,18 @@ def main() -> None:
                 f"{'store':<11} {'wall s':>7} {'incidents/s':>12} {'batch median ms':>16} "
                 f"{'batch p95 ms':>13} {'stored':>8}"
             )
-            for name, location in (
-                ("GeoPackage", str(folder / "uploads.gpkg")),
-                ("PostGIS", new_schema()),
-            ):
-                r = uploaders(location, args.uploaders, args.batches, args.rows)
+            uploads: dict[str, dict] = {}
+            for round_ in range(args.repeat):
+                for name in ("GeoPackage", "PostGIS"):
+                    location = (
+                        str(folder / f"uploads-{round_}.gpkg")
+                        if name == "GeoPackage"
+                        else new_schema()
+                    )
+                    r = uploaders(location, args.uploaders, args.batches, args.rows)
+                    if name not in uploads or r["wall_s"] < uploads[name]["wall_s"]:
+                        uploads[name] = r  # the quickest round
+            for name, r in uploads.items():
                 print(
                     f"{name:<11} {r['wall_s']:>7.2f} {r['per_s']:>12.0f} "
                     f"{r['median_ms']:>16.0f} {r['p95_ms']:>13.0f} {r['rows']:>8}"

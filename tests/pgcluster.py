@@ -34,6 +34,17 @@ def available() -> str | None:
     return None
 
 
+def when_unavailable(reason: str, environ: dict[str, str] | None = None) -> tuple[str, str]:
+    """Return what the PostGIS tests do without a server: ``("skip"|"fail", message)``.
+
+    They are skipped, saying why, except on CI (``CI=true``), which must run them.
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get("CI") == "true":
+        return "fail", f"CI must run the PostGIS tests, but: {reason}"
+    return "skip", reason
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

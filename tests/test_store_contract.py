@@ -140,6 +140,17 @@ def unique_violation(location):
     return sqlite3.IntegrityError
 
 
+def test_without_postgresql_the_postgis_half_is_skipped_except_on_ci():
+    import pgcluster
+
+    why = "PostgreSQL 15 is not installed (/usr/lib/postgresql/15/bin/pg_ctl missing)"
+    assert pgcluster.when_unavailable(why, {}) == ("skip", why)
+    assert pgcluster.when_unavailable(why, {"CI": "false"}) == ("skip", why)
+    outcome, message = pgcluster.when_unavailable(why, {"CI": "true"})
+    assert outcome == "fail" and why in message
+    assert message.startswith("CI must run the PostGIS tests")
+
+
 # --- every backend ---------------------------------------------------------------------------
 
 
