@@ -58,7 +58,9 @@ class AnalysisParameters:
     Attributes
     ----------
     store
-        Incident store path (used by the callers that load incidents).
+        Incident store (used by the callers that load incidents): a path, or a
+        database URL, kept without any password (the parameters are printed and
+        written into reports).
     since, until
         Keep incidents dated within these days (inclusive).
     types
@@ -125,6 +127,11 @@ class AnalysisParameters:
             )
         if self.types is not None:
             self.types = tuple(self.types)
+        if self.store is not None:
+            from geo.store.pg_format import is_database_url, redact_url
+
+            if is_database_url(self.store):
+                self.store = redact_url(str(self.store))
         check_weights(self.weights or {})
 
     @property

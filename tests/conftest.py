@@ -45,3 +45,49 @@ def straight_border():
 
     x0, y0 = SYNTHETIC_ORIGIN
     return metric_to_geographic(LineString([(x0, y0), (x0 + 50_000.0, y0)]))
+
+
+# --- PostgreSQL + PostGIS (issue 12) ---------------------------------------------------------
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL + PostGIS server (tests/pgcluster.py), PostGIS in ``public``.
+
+    ``BORDERMON_TEST_PG`` (a URL) uses a server of your own instead (no restart test then).
+    Without the binaries the PostGIS tests are skipped, saying why, except on CI
+    (``CI=true``), where they fail: CI must run them.
+    """
+    import os
+
+    import pgcluster
+
+    own = os.environ.get("BORDERMON_TEST_PG")
+    reason = None if own else pgcluster.available()
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        reason = "psycopg is not installed (pip install -r requirements.txt)"
+    if reason:
+        outcome, message = pgcluster.when_unavailable(reason)
+        getattr(pytest, outcome)(message)
+    if own:
+        yield pgcluster.OwnServer(own)
+        return
+    cluster = pgcluster.PgCluster()
+    try:
+        cluster.start()
+        cluster.sql("CREATE EXTENSION IF NOT EXISTS postgis")
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A ``postgresql://`` URL of a new, empty schema of the test database (its search_path)."""
+    import uuid
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    pg_server.sql(f"CREATE SCHEMA {schema}")
+    joint = "&" if "?" in pg_server.url else "?"
+    yield f"{pg_server.url}{joint}options=-csearch_path%3D{schema},public"
+    pg_server.sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

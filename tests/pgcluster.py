@@ -34,6 +34,17 @@ def available() -> str | None:
     return None
 
 
+def when_unavailable(reason: str, environ: dict[str, str] | None = None) -> tuple[str, str]:
+    """Return what the PostGIS tests do without a server: ``("skip"|"fail", message)``.
+
+    They are skipped, saying why, except on CI (``CI=true``), which must run them.
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get("CI") == "true":
+        return "fail", f"CI must run the PostGIS tests, but: {reason}"
+    return "skip", reason
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -71,12 +82,18 @@ class PgCluster:
             command = ["runuser", "-u", "postgres", "--", *command]
         return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
 
-    def start(self) -> None:
-        """Start the server and wait until it accepts connections; create the database."""
+    def start(self, *, durable: bool = False) -> None:
+        """Start the server and wait until it accepts connections; create the database.
+
+        ``durable``: write to disk as a production server does (fsync on); the tests
+        leave it off (quicker), a benchmark turns it on.
+        """
         options = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
-            "-c fsync=off -c full_page_writes=off -c max_connections=60"
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c max_connections=60"
         )
+        self._durable = durable
+        if not durable:
+            options += " -c fsync=off -c full_page_writes=off"
         self._run(PG_BIN / "pg_ctl", "-D", self.data, "-o", options, "-l",
                   self.root / "server.log", "-w", "-t", "60", "start")  # fmt: skip
         for _ in range(100):
@@ -102,6 +119,28 @@ class PgCluster:
         """Run ``sql`` in the test database as the superuser; return psql's output."""
         return self._psql(self.database, sql)
 
+    def database_url(self, database: str, user: str = "postgres", password: str = "") -> str:
+        """Return the URL of ``database`` on this server (``password`` written in if given)."""
+        login = f"{user}:{password}" if password else user
+        return f"postgresql://{login}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """Create an empty database (no PostGIS); return its URL (user postgres)."""
+        self._psql("postgres", f"CREATE DATABASE {name}")
+        return self.database_url(name)
+
+    def require_password(self, user: str, password: str) -> None:
+        """Create login ``user`` whose connections must give ``password`` (SCRAM).
+
+        Its rule goes first in ``pg_hba.conf`` (every other login stays trusted); the
+        server reloads it.
+        """
+        self._psql("postgres", f"CREATE ROLE {user} LOGIN PASSWORD '{password}'")
+        hba = self.data / "pg_hba.conf"
+        rule = f"host all {user} 127.0.0.1/32 scram-sha-256\n"
+        self._run("sh", "-c", f"printf '{rule}' | cat - {hba} > {hba}.new && mv {hba}.new {hba}")
+        self._run(PG_BIN / "pg_ctl", "-D", self.data, "reload")
+
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``fast`` or ``immediate``)."""
         self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", mode, "-w", "stop", check=False)
@@ -109,10 +148,32 @@ class PgCluster:
     def restart(self) -> None:
         """Stop and start the server again (connections are dropped)."""
         self.stop()
-        self.start()
+        self.start(durable=getattr(self, "_durable", False))
 
     def remove(self) -> None:
         """Stop the server and delete its folder."""
         self.stop("immediate")
         with contextlib.suppress(OSError):
             shutil.rmtree(self.root)
+
+
+class OwnServer:
+    """A server given by ``BORDERMON_TEST_PG``: the tests make and drop schemas in it.
+
+    Attributes
+    ----------
+    url
+        The URL as given.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def sql(self, sql: str) -> str:
+        """Run ``sql`` in the database of :attr:`url`; return the first column, one a line."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as con:
+            cursor = con.execute(sql)
+            rows = cursor.fetchall() if cursor.description else []
+        return "".join(f"{row[0]}\n" for row in rows)

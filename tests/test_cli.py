@@ -122,7 +122,7 @@ def test_an_explicit_missing_store_is_one_line_and_exit_1(command, tmp_path, cap
 @pytest.mark.parametrize("command", ["ingest", *sorted(READERS)])
 def test_a_store_url_is_one_line_exit_1_and_creates_nothing(command, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    url = "postgresql://u@127.0.0.1:1/db"
+    url = "mysql://u@127.0.0.1:1/db"  # postgresql:// is a PostGIS store (the test below)
     extra = [a.replace("{tmp}", str(tmp_path)) for a in READERS.get(command, [])]
     if command == "ingest":
         extra = [str(ROOT / "data" / "sample_incidents.geojson")]
@@ -131,6 +131,23 @@ def test_a_store_url_is_one_line_exit_1_and_creates_nothing(command, tmp_path, m
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("error: ")
     assert url in err and "only a GeoPackage file is supported" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["ingest", *sorted(READERS)])
+def test_an_unreachable_database_is_one_line_exit_1_and_creates_nothing(
+    command, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    url = "postgresql://u:hunter2@127.0.0.1:1/db"
+    extra = [a.replace("{tmp}", str(tmp_path)) for a in READERS.get(command, [])]
+    if command == "ingest":
+        extra = [str(ROOT / "data" / "sample_incidents.geojson")]
+    code, out, err = _run([command, *extra, "--store", url], capsys)
+    assert code == EXIT_ERROR
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("error: incident store postgresql://u@127")
+    assert "cannot connect to 127.0.0.1 port 1" in err and "hunter2" not in err
     assert list(tmp_path.iterdir()) == []
 
 

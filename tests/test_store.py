@@ -447,12 +447,13 @@ def test_a_frame_that_does_not_fit_the_schema_is_refused_row_by_row(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "url", ["postgresql://u@127.0.0.1:1/db", "http://x", "postgresql://u:hunter2@db.example/x"]
+    "url", ["mysql://u@127.0.0.1:1/db", "http://x", "sqlite://u:hunter2@db.example/x"]
 )
 @pytest.mark.parametrize("via", ["argument", "environment"])
 def test_a_url_is_refused_and_nothing_is_created(url, via, tmp_path, monkeypatch):
-    # a PostGIS store comes later: until then a URL is refused, and not taken for a
-    # relative path (which created a folder "postgresql:")
+    # a URL other than postgresql:// is refused, and not taken for a relative path
+    # (which created a folder "postgresql:"); postgresql:// URLs open a PostGIS store
+    # (tests/test_store_contract.py)
     monkeypatch.chdir(tmp_path)
     if via == "environment":
         monkeypatch.setenv(settings.STORE_ENV_VAR, url)

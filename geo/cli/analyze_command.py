@@ -4,7 +4,9 @@ Prints the ranked sectors with each criterion's contribution, the top-k
 probability and rank interval under perturbed weights, and what the ranking
 rests on (the minimum-evidence guard). ``--format table`` (default) is for
 people; ``json`` and ``csv`` are for tools (the JSON shape is fixed by
-issue 5: ``parameters`` and ``sectors``, ranked best first).
+issue 5: ``parameters`` and ``sectors``, ranked best first). A PostGIS store also
+gets the ranking as its table ``ranked_sectors``, for QGIS
+(:meth:`geo.store.IncidentStore.publish_ranking`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from geo.cli.options import (
     load_selected_incidents,
     open_selected_store,
     positive_int,
+    publish_ranking,
 )
 
 logger = logging.getLogger(__name__)
@@ -66,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     params = AnalysisParameters.from_args(args)
     if args.compare_to is not None:
         return _run_comparison(args, params)
-    incidents = load_selected_incidents(open_selected_store(args), args)
+    store = open_selected_store(args)
+    incidents = load_selected_incidents(store, args)
     result = run_analysis(incidents, params, reference=load_reference())
     if args.format == "json":
         json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)
@@ -77,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         ranked_table(result).to_csv(sys.stdout, index=False, lineterminator="\n")
     else:
         sys.stdout.write(format_table(result, limit=args.limit))
+    sys.stdout.flush()
+    publish_ranking(store, result)
     return 0
 
 
@@ -99,6 +105,8 @@ def _run_comparison(args: argparse.Namespace, params) -> int:
     else:
         sys.stdout.write(format_table(comparison.now, limit=args.limit))
         sys.stdout.write(format_comparison(comparison, limit=args.limit))
+    sys.stdout.flush()
+    publish_ranking(store, comparison.now)
     return 0
 
 

@@ -16,6 +16,7 @@ from geo import settings
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from geo.analysis import AnalysisResult
     from geo.store import IncidentStore
     from layers.reference import ReferenceLayers
 
@@ -94,7 +95,9 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store",
         metavar="PATH",
-        help=f"incident store, a GeoPackage file (default: ${settings.STORE_ENV_VAR}, "
+        help=f"incident store: a GeoPackage file or postgresql://user@host:5432/database "
+        "(the password from PGPASSWORD, ~/.pgpass or a service file; a new database store "
+        f"is empty) (default: ${settings.STORE_ENV_VAR}, "
         f"else {settings.DEFAULT_STORE_PATH.relative_to(settings.PROJECT_ROOT)}; "
         "created and seeded with the bundled sample on first use)",
     )
@@ -283,3 +286,32 @@ def open_selected_store(args: argparse.Namespace, *, create: bool | None = None)
 def load_selected_incidents(store: IncidentStore, args: argparse.Namespace) -> gpd.GeoDataFrame:
     """Return the incidents of ``store`` that the filter options select."""
     return store.read(since=args.since, until=args.until, types=args.types)
+
+
+def publish_ranking(store: IncidentStore, result: AnalysisResult) -> None:
+    """Publish the ranked sectors where GIS tools read the store (PostGIS: ``ranked_sectors``).
+
+    A file store publishes nothing. Saying so on standard error keeps standard output
+    the command's own; a store that refuses (a read-only login) is a warning, not a
+    failure of the analysis.
+
+    Parameters
+    ----------
+    store
+        The store the incidents were read from.
+    result
+        The analysis.
+    """
+    import sys
+
+    from geo.errors import StoreError
+    from geo.exports import sectors_frame
+
+    try:
+        table = store.publish_ranking(sectors_frame(result), parameters=result.parameters.to_dict())
+    except StoreError as exc:
+        message = " ".join(str(exc).split())
+        print(f"warning: the ranking was not published in the store: {message}", file=sys.stderr)
+        return
+    if table:
+        print(f"ranked sectors published as table {table} of {store.location}", file=sys.stderr)

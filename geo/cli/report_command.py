@@ -14,7 +14,8 @@ writes into ``--out DIR`` the formats asked for (all by default):
 - ``html``: ``map.html``, a standalone map that works offline;
 
 plus ``manifest.json`` (parameters, who generated them (``generated_by``), the SHA-256 of
-every input and output, the command that regenerates them).
+every input and output, the command that regenerates them). A PostGIS store also gets the
+ranking as its table ``ranked_sectors`` (for QGIS), once everything is written.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from geo.cli.options import (
     load_selected_incidents,
     open_selected_store,
     positive_int,
+    publish_ranking,
 )
 from geo.errors import BorderMonitorError, ConfigurationError
 
@@ -215,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
     from geo import exports, report
     from geo.analysis import AnalysisParameters, run_analysis
     from geo.selection import filter_incidents
+    from geo.store import is_database_url
     from geo.store.base import current_user
 
     out = _check_out(args.out)
@@ -239,7 +242,11 @@ def run(args: argparse.Namespace) -> int:
             state["result"] = run_analysis(state["incidents"], params, reference=reference)
         else:
             state.update(_briefing(state["all"], params, args.compare_to, reference))
-        state["inputs"] = report.collect_inputs(state["incidents"], store_path=store.location)
+        state["inputs"] = report.collect_inputs(
+            state["incidents"],
+            store_path=store.location,
+            store_hash=store.content_hash() if is_database_url(store.location) else None,
+        )
         _make_out(out)
 
     steps += [("loading incidents", load), ("analysing", analyse)]
@@ -335,6 +342,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {' '.join(result.message.split())}", file=sys.stderr)
     for path in [*written.values(), out / MANIFEST]:
         print(path)
+    sys.stdout.flush()
+    publish_ranking(store, result)
     return 0
 
 

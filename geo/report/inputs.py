@@ -23,6 +23,7 @@ import pandas as pd
 
 from geo import __version__, settings
 from geo.errors import ConfigurationError
+from geo.store.pg_format import is_database_url, redact_url
 
 #: Packages whose versions the report lists (with GDAL and PROJ).
 REPORTED_PACKAGES = (
@@ -86,6 +87,7 @@ def collect_inputs(
     incidents: pd.DataFrame | None = None,
     *,
     store_path: str | os.PathLike[str] | None = None,
+    store_hash: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
 ) -> list[InputFile]:
     """List every input of an analysis with its SHA-256.
@@ -96,7 +98,11 @@ def collect_inputs(
         The incidents analysed; their ``source_file`` and ``source_sha256``
         columns (written by the store on ingest) name the files they came from.
     store_path
-        The incident store, hashed as it is now.
+        The incident store: a file, hashed as it is now, or a database URL (listed
+        without any password).
+    store_hash
+        The content hash of a database store (:meth:`geo.store.IncidentStore.content_hash`):
+        a database is not a file to hash.
     data_dir
         Folder of the bundled reference data (default :data:`settings.DATA_DIR`):
         ``layers/*.geojson``, ``terrain.tif`` and ``provenance.json`` are hashed.
@@ -123,7 +129,19 @@ def collect_inputs(
             records.append(
                 InputFile("incident source", str(name), str(sha), f"{count} incident(s) used")
             )
-    if store_path is not None and Path(store_path).is_file():
+    if store_path is not None and is_database_url(store_path):
+        records.append(
+            InputFile(
+                "incident store",
+                redact_url(str(store_path)),
+                store_hash or "",
+                "the store's incidents as read for this report (a database: the SHA-256 "
+                "of its incidents, as python -m geo and the app compute it)"
+                if store_hash
+                else "a database (its content was not hashed)",
+            )
+        )
+    elif store_path is not None and Path(store_path).is_file():
         records.append(
             InputFile(
                 "incident store",

@@ -5,7 +5,8 @@ incidents (filtered by date and type), add a batch that validation has already
 accepted, undo a batch, list the batches and the audit, find a file stored before,
 tell whether the content changed, and answer validation's questions
 (:class:`geo.lookup.StoredIncidents`). A backend subclasses it:
-:class:`geo.store.geopackage.GeoPackageStore` (a GeoPackage file) today.
+:class:`geo.store.geopackage.GeoPackageStore` (a GeoPackage file) and
+:class:`geo.store.postgis.PostgisStore` (PostgreSQL + PostGIS).
 
 Contract of every backend
 -------------------------
@@ -31,8 +32,9 @@ import datetime as dt
 import getpass
 import os
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -128,7 +130,8 @@ class IncidentStore(abc.ABC):
     Attributes
     ----------
     location
-        Where the store is, as the user named it (a file path).
+        Where the store is, as the user named it: a file path, or a database URL
+        without its password (it may be printed and written into reports).
     """
 
     location: str
@@ -316,6 +319,26 @@ class IncidentStore(abc.ABC):
         Every such incident is returned (more may be), in the order stored, with
         columns ``id``, ``type``, ``date`` and Point geometry (EPSG:4326).
         """
+
+    # --- publishing for GIS tools --------------------------------------------------------
+
+    def publish_ranking(
+        self, sectors: gpd.GeoDataFrame, *, parameters: Mapping[str, Any]
+    ) -> str | None:
+        """Publish the latest ranked sectors where GIS tools read the store; return where.
+
+        A store that GIS tools read directly (PostGIS: the table ``ranked_sectors``)
+        replaces its ranking; a file store publishes nothing (``None``): its ranked
+        sectors travel as the report's ``report.gpkg`` and ``sectors.geojson``.
+
+        Parameters
+        ----------
+        sectors
+            The ranked table with each sector's zone (:func:`geo.exports.sectors_frame`).
+        parameters
+            The analysis parameters (:meth:`geo.parameters.AnalysisParameters.to_dict`).
+        """
+        return None
 
     # --- shared by the backends ----------------------------------------------------------
 
