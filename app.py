@@ -284,7 +284,14 @@ def export_bytes(
             from geo.report import collect_inputs, write_pdf
 
             incidents = read_store(_store, _token)
-            inputs = collect_inputs(incidents, store_path=_store.location)
+            from geo.store import is_database_url
+
+            database = is_database_url(_store.location)
+            inputs = collect_inputs(
+                incidents,
+                store_path=_store.location,
+                store_hash=_store.content_hash() if database else None,
+            )
             reference = reference_layers()
             write_pdf(
                 result,
