@@ -275,3 +275,45 @@ def test_acled_precision_code_that_is_not_a_code_is_reported(code):
         (0, "LBN-X1", "geo_precision", code)
     ]
     assert "not an ACLED geo_precision code" in raw.problems[0].reason
+
+
+# --- regressions of what benchmarks/fuzz_ingest.py found -------------------------------------
+
+
+def _printable_everywhere(report) -> None:
+    """What the CLI prints (text and JSON) and what the store keeps all encode as UTF-8."""
+    report.to_text().encode("utf-8")
+    json.dumps(report.to_dict(), ensure_ascii=False).encode("utf-8")
+    for name in report.accepted.columns:
+        if name != "geometry":
+            for value in report.accepted[name]:
+                if isinstance(value, str):
+                    value.encode("utf-8")
+                    assert "\x00" not in value
+
+
+def test_fuzz_finding_a_file_name_with_a_lone_surrogate(tmp_path):
+    # a name from a file system that is not UTF-8 reaches Python with a lone surrogate: the
+    # report could not be printed, and the ids generated from the name crashed validation
+    from geo.ingest import store_report
+    from geo.store import open_store
+
+    feature = {
+        "type": "Feature",
+        "properties": {"date": "2025-03-16", "type": "clash"},
+        "geometry": {"type": "Point", "coordinates": list(HERMEL)},
+    }
+    report = validate_file(json.dumps(feature).encode(), filename="bad\udce9name.ndjson")
+    assert report.ok
+    assert report.filename == "bad\\udce9name.ndjson"
+    assert report.accepted["id"].iloc[0].startswith("bad\\udce9name-")
+    _printable_everywhere(report)
+    store = open_store(tmp_path / "store.gpkg", create=True)
+    store_report(store, report)
+    assert store.audit()["source_file"].tolist() == ["bad\\udce9name.ndjson"]
+
+
+def test_fuzz_finding_a_file_name_with_control_characters_is_printed_escaped():
+    report = validate_file(b"{", filename="x\x1b[2Jy\n.geojson")
+    assert report.filename == "x\\x1b[2Jy\\n.geojson"
+    assert "\x1b" not in report.to_text()

@@ -42,6 +42,7 @@ from geo.readers.common import (
     decode_text,
     detect_format,
     file_error,
+    printable,
     shorten,
 )
 from geo.readers.geojson import read_geojson
@@ -99,6 +100,7 @@ __all__ = [
     "decode_text",
     "detect_format",
     "file_error",
+    "printable",
     "read_acled_frame",
     "read_csv",
     "read_geojson",

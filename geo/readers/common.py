@@ -11,6 +11,7 @@ and ACLED).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import PurePath
@@ -35,6 +36,29 @@ CSV_COORDINATE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 #: Text shown for a value in a message (longer values are shortened).
 _MAX_SHOWN = 80
+
+#: Characters no stored text may hold: NUL (programs that read C strings, GDAL among
+#: them, stop there) and lone UTF-16 surrogates (``\\ud800`` as a JSON escape: half of a
+#: pair, not a character; UTF-8 cannot encode one, so the store, the app and a terminal
+#: fail on it).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+#: The same, and the other control characters: escaped wherever a file name is printed.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _escape_match(match: re.Match) -> str:
+    return ascii(match.group())[1:-1]  # '\\x00', '\\ud800'
+
+
+def printable(text: str, *, controls: bool = False) -> str:
+    r"""Return ``text`` with NUL and lone surrogates written as escapes (``\x00``, ``\ud800``).
+
+    What a message, a report or a terminal can show without failing. With ``controls``
+    every other control character (tab, newline, escape...) is escaped too, for a file
+    name printed on a terminal (an escape sequence there would steer the terminal).
+    """
+    pattern = _UNPRINTABLE if controls else UNSTORABLE
+    return pattern.sub(_escape_match, text) if pattern.search(text) else text
 
 
 @dataclass
@@ -71,8 +95,11 @@ class RawFeatures:
 
 
 def shorten(value: object, limit: int = _MAX_SHOWN) -> str:
-    """Return ``value`` as text of at most ``limit`` characters, for messages."""
-    text = value if isinstance(value, str) else repr(value)
+    """Return ``value`` as text of at most ``limit`` characters, for messages.
+
+    NUL and lone surrogates are written as escapes (:func:`printable`).
+    """
+    text = printable(value) if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
