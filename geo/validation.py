@@ -17,7 +17,8 @@ Checks
   whole in 1..3660, ``location_precision_m`` in (0, 200 km]; missing precisions get
   the documented defaults (:mod:`geo.schema`).
 - Text: text (a number is turned into text; an object or list is rejected), at
-  most :data:`geo.schema.MAX_TEXT_LENGTH` characters, stored verbatim.
+  most :data:`geo.schema.MAX_TEXT_LENGTH` characters, stored verbatim. (A NUL or a
+  lone surrogate, which the store cannot keep, is refused by the JSON readers.)
 - Coordinates: finite, in range; values in the thousands with no CRS are taken
   for projected metres and rejected.
 - Region: a feature farther than ``region_distance_m`` from the border is
@@ -70,6 +71,9 @@ __all__ = [
 PROJECTED_THRESHOLD = 1_000.0
 #: Earliest incident date accepted.
 EARLIEST_DATE = pd.Timestamp("1900-01-01")
+#: Fields of a reader's problem that mean the feature could not be read as one: its
+#: other fields are not checked (their messages would only repeat it).
+_UNREAD_FIELDS = frozenset({"properties", "line", "feature"})
 
 
 @dataclass(frozen=True)
@@ -109,15 +113,27 @@ class ValidationOptions:
 
 
 class _Collector:
-    """Collects problems and the rejected mask."""
+    """Collects problems and the rejected mask.
 
-    def __init__(self, n: int, ids: list[str | None]) -> None:
+    A field the reader already found wrong in a feature is not reported again (one
+    message a field), nor is anything else of a feature the reader could not read as
+    one (not a Feature, properties not an object, a line that is not JSON).
+    """
+
+    def __init__(self, n: int, ids: list[str | None], reader_problems=()) -> None:
         self.rejected = np.zeros(n, dtype=bool)
         self.problems: list[FeatureProblem] = []
         self.ids = ids
+        errors = [p for p in reader_problems if p.index is not None and p.severity == "error"]
+        self.reported = {(p.index, p.field) for p in errors}
+        self.unread = {p.index for p in errors if p.field in _UNREAD_FIELDS}
+        self.rejected[[p.index for p in errors]] = True
+        self.problems.extend(reader_problems)
 
     def error(self, i: int, field: str, value: object, reason: str, fix: str) -> None:
         self.rejected[i] = True
+        if (i, field) in self.reported or i in self.unread:
+            return
         self.problems.append(
             FeatureProblem(int(i), self.ids[i], field, shorten(value), reason, fix)
         )
@@ -691,9 +707,7 @@ def validate_features(
     today = options.today or dt.datetime.now(dt.UTC).date()
     n = len(raw)
     sha = sha256 or hashlib.sha256(filename.encode()).hexdigest()
-    c = _Collector(n, list(raw.ids) if raw.ids else [None] * n)
-    c.rejected[[p.index for p in raw.problems if p.index is not None]] = True
-    c.problems.extend(raw.problems)
+    c = _Collector(n, list(raw.ids) if raw.ids else [None] * n, raw.problems)
     file_problems = list(raw.warnings)
     ids = _check_ids(raw, c, stem=PurePath(filename).stem or "incident", sha=sha, existing=existing)
     types = _check_types(raw, c)

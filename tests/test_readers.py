@@ -317,3 +317,59 @@ def test_fuzz_finding_a_file_name_with_control_characters_is_printed_escaped():
     report = validate_file(b"{", filename="x\x1b[2Jy\n.geojson")
     assert report.filename == "x\\x1b[2Jy\\n.geojson"
     assert "\x1b" not in report.to_text()
+
+
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [
+        ('"id": "T\\udc00-1"', "id"),  # crashed pandas' text conversion
+        ('"type": "clash\\ud800"', "type"),
+        ('"description": "\\ud800\\u0000"', "description"),
+    ],
+)
+def test_fuzz_finding_a_lone_surrogate_in_a_value_rejects_that_field(where, field):
+    base = {"id": '"T-1"', "date": '"2025-03-16"', "type": '"clash"'}
+    props = ", ".join([f'"{k}": {v}' for k, v in base.items() if k != field] + [where])
+    text = (
+        f'{{"type": "Feature", "properties": {{{props}}}, '
+        '"geometry": {"type": "Point", "coordinates": [36.38, 34.39]}}'
+    )
+    report = validate_file(text.encode(), filename="x.geojson")
+    assert [(p.index, p.field) for p in report.errors] == [(0, field)]  # one message
+    assert "lone surrogate" in report.errors[0].reason
+    _printable_everywhere(report)
+
+
+def test_a_lone_surrogate_in_the_features_own_id_is_refused_too():
+    text = (
+        '{"type": "Feature", "id": "F\\ud800", "properties": {"date": "2025-03-16", '
+        '"type": "clash"}, "geometry": {"type": "Point", "coordinates": [36.38, 34.39]}}'
+    )
+    report = validate_file(text.encode(), filename="x.ndjson")
+    assert [(p.field, p.value) for p in report.errors] == [("id", "F\\ud800")]
+    _printable_everywhere(report)
+
+
+def test_fuzz_finding_a_lone_surrogate_in_a_property_name_is_printable():
+    # the ignored property's name went into a warning that JSON output could not encode
+    text = (
+        '{"type": "Feature", "properties": {"id": "T-1", "date": "2025-03-16", "type": '
+        '"clash", "location\\udc00_precision_m": 10000}, '
+        '"geometry": {"type": "Point", "coordinates": [36.38, 34.39]}}'
+    )
+    report = validate_file(text.encode(), filename="x.geojson")
+    assert report.accepted_count == 1
+    [warning] = [p for p in report.warnings if p.field == "properties"]
+    assert warning.value == "location\\udc00_precision_m"
+    _printable_everywhere(report)
+
+
+def test_a_nul_in_text_is_refused_not_stored_cut_short():
+    feature = {
+        "type": "Feature",
+        "properties": {"id": "N-1", "date": "2025-03-16", "type": "clash", "unit": "kg\x00x"},
+        "geometry": {"type": "Point", "coordinates": list(HERMEL)},
+    }
+    report = validate_file(json.dumps(feature).encode(), filename="x.geojson")
+    assert [(p.field, p.value) for p in report.errors] == [("unit", "kg\\x00x")]
+    assert "NUL character" in report.errors[0].reason

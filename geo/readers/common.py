@@ -44,6 +44,8 @@ _MAX_SHOWN = 80
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 #: The same, and the other control characters: escaped wherever a file name is printed.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: A ``\\u0000`` or surrogate escape in JSON text (a cheap test before looking closer).
+_ODD_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 
 
 def _escape_match(match: re.Match) -> str:
@@ -207,9 +209,39 @@ def _too_deep(max_depth: int, depth: int | str) -> ValidationError:
     )
 
 
-def _loads(text: str, *, max_depth: int, data: bytes | None = None) -> object:
-    """Parse JSON text (``data``: the same as bytes), refusing nesting deeper than ``max_depth``."""
+@dataclass
+class JsonOddities:
+    r"""What a JSON parse met that Python's parser would otherwise hide.
+
+    ``json.loads`` turns ``\u0000`` or a lone ``\ud800`` into text the store cannot
+    keep. The reader notes whether the text holds such escapes, so that it can reject
+    the feature and name the field; when nothing odd was met (the usual case) nothing
+    needs a second look.
+
+    Attributes
+    ----------
+    odd_text
+        The text holds a ``\u0000`` or a surrogate escape (strings need a look).
+    """
+
+    odd_text: bool = False
+
+    def __bool__(self) -> bool:
+        return self.odd_text
+
+    def look_at(self, text: str) -> None:
+        """Note whether ``text`` holds escapes that may decode to unstorable text."""
+        self.odd_text = self.odd_text or bool(_ODD_ESCAPE.search(text))
+
+
+def _loads(text: str, *, max_depth: int, data: bytes | None = None) -> tuple[object, JsonOddities]:
+    """Parse JSON text (``data``: the same as bytes), refusing nesting deeper than ``max_depth``.
+
+    Returns the value and what the parse met that needs a second look (:class:`JsonOddities`).
+    """
     estimate = _structural_depth(data if data is not None else text)
+    oddities = JsonOddities()
+    oddities.look_at(text)
     try:
         value = json.loads(text)
     except RecursionError:
@@ -218,7 +250,7 @@ def _loads(text: str, *, max_depth: int, data: bytes | None = None) -> object:
         depth = _exact_depth(value)
         if depth > max_depth:
             raise _too_deep(max_depth, depth)
-    return value
+    return value, oddities
 
 
 def _property_frame(rows: list[dict], warnings: list[FeatureProblem]) -> pd.DataFrame:

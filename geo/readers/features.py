@@ -1,7 +1,14 @@
-"""GeoJSON Feature objects to :class:`~geo.readers.common.RawFeatures`.
+r"""GeoJSON Feature objects to :class:`~geo.readers.common.RawFeatures`.
 
 Shared by the GeoJSON and newline-delimited GeoJSON readers (and, for the
 diagnosis of a geometry that is not a Point, by the GeoPackage reader).
+
+What the JSON parser hides
+--------------------------
+A NUL or a lone surrogate (a ``\u0000`` or ``\ud800`` escape;
+:data:`geo.readers.common.UNSTORABLE`) in the text of a schema field rejects the
+feature, naming the field; in a property name it is written as an escape (such a
+property is not stored).
 """
 
 from __future__ import annotations
@@ -11,8 +18,16 @@ from operator import itemgetter
 
 import numpy as np
 
+from geo import schema
 from geo.errors import FeatureProblem
-from geo.readers.common import RawFeatures, _property_frame, shorten
+from geo.readers.common import (
+    UNSTORABLE,
+    JsonOddities,
+    RawFeatures,
+    _property_frame,
+    printable,
+    shorten,
+)
 
 
 def _is_number(value: object) -> bool:
@@ -106,8 +121,16 @@ def _well_formed_points(features: list) -> tuple[list[dict], list, np.ndarray, n
 
 
 def _features_to_raw(
-    features: list, fmt: str, transformer, *, problems: list[FeatureProblem] | None = None
+    features: list,
+    fmt: str,
+    transformer,
+    *,
+    problems: list[FeatureProblem] | None = None,
+    oddities: JsonOddities | None = None,
 ) -> RawFeatures:
+    problems = list(problems or [])
+    if oddities:
+        problems += _inspect_oddities(features, oddities)
     fast = None if problems else _well_formed_points(features)
     if fast is not None:
         rows, ids, lon, lat = fast
@@ -118,8 +141,7 @@ def _features_to_raw(
     n = len(features)
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
-    problems = list(problems or [])
-    warnings: list[FeatureProblem] = []
+    warnings = []
     rows: list[dict] = []
     ids: list[str | None] = []
     for i, feature in enumerate(features):
@@ -182,6 +204,71 @@ def _features_to_raw(
     return RawFeatures(fmt, frame, lon, lat, problems, warnings, ids)
 
 
+def _schema_name(key: object) -> str | None:
+    """Return the schema column a property name stands for (as :func:`_property_frame` reads it)."""
+    if key in _KNOWN:
+        return key
+    name = key.strip().lower() if isinstance(key, str) else None
+    return name if name in _KNOWN else None
+
+
+def _unstorable_reason(text: str) -> str:
+    char = UNSTORABLE.search(text).group()
+    if char == "\x00":
+        return (
+            "the text holds a NUL character (\\u0000): the store and most programs cut the "
+            "text there"
+        )
+    return (
+        f"the text holds a lone surrogate ({printable(char)}): half of a UTF-16 pair, not a "
+        "character (an encoding error of the program that wrote the file)"
+    )
+
+
+def _inspect_oddities(features: list, oddities: JsonOddities) -> list[FeatureProblem]:
+    """Return one problem per feature and field for what the JSON parser hid.
+
+    Unstorable text (:data:`~geo.readers.common.UNSTORABLE`) in a property of the
+    schema. Unstorable text and property names are replaced by printable escapes
+    (:func:`~geo.readers.common.printable`) in place, so that nothing later fails on
+    them; the feature is rejected anyway.
+    """
+    problems = []
+    fix_text = "remove it, or export the file again as UTF-8"
+    for i, feature in enumerate(features):
+        if type(feature) is not dict:
+            continue
+        props = feature.get("properties")
+        props = props if type(props) is dict else {}
+        found: list[tuple[str, object, str, str]] = []  # field, value, reason, fix
+        add = found.append
+        if oddities.odd_text:
+            own = feature.get("id")
+            if type(own) is str and UNSTORABLE.search(own):
+                if props.get("id") is None:  # the Feature's id stands for a missing one
+                    add(("id", own, _unstorable_reason(own), fix_text))
+                feature["id"] = printable(own)
+            if any(type(k) is str and UNSTORABLE.search(k) for k in props):
+                props = {printable(k): v for k, v in props.items()}
+                feature["properties"] = props
+        if oddities.odd_text:
+            for key, value in list(props.items()):
+                if type(value) is str and UNSTORABLE.search(value):
+                    name = _schema_name(key)
+                    if name:  # the others are not stored
+                        add((name, value, _unstorable_reason(value), fix_text))
+                    props[key] = printable(value)
+        if found:
+            own_id = props.get("id") if props.get("id") is not None else feature.get("id")
+            fid = None if own_id is None else shorten(own_id, 60)
+            fields: set[str] = set()
+            for field, value, reason, fix in found:
+                if field not in fields:  # one problem a field
+                    fields.add(field)
+                    problems.append(FeatureProblem(i, fid, field, shorten(value), reason, fix))
+    return problems
+
+
 def _reproject(lon: np.ndarray, lat: np.ndarray, transformer, warnings: list) -> None:
     """Reproject the finite coordinates in place to WGS 84; say so in ``warnings``."""
     crs, transform = transformer
@@ -204,3 +291,4 @@ def _reproject(lon: np.ndarray, lat: np.ndarray, transformer, warnings: list) ->
 
 _UNPARSABLE = object()
 _NUMBER_TYPES = (int, float)
+_KNOWN = frozenset(schema.INCIDENT_COLUMNS)

@@ -71,7 +71,7 @@ def read_geojson(
         The file's bytes, when at hand (spares re-encoding for the depth check).
     """
     try:
-        value = _loads(text, max_depth=max_depth, data=data)
+        value, oddities = _loads(text, max_depth=max_depth, data=data)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" or text.lstrip().startswith("\x1e"):
             return read_ndjson(text, max_features=max_features, max_depth=max_depth)
@@ -130,4 +130,4 @@ def read_geojson(
     if not features:
         raise file_error("features", "[]", "the file holds no features", "add at least one Feature")
     _check_count(len(features), max_features)
-    return _features_to_raw(features, "geojson", transformer)
+    return _features_to_raw(features, "geojson", transformer, oddities=oddities)

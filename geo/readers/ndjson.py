@@ -6,6 +6,7 @@ import json
 
 from geo.errors import FeatureProblem
 from geo.readers.common import (
+    JsonOddities,
     RawFeatures,
     _check_count,
     _exact_depth,
@@ -37,6 +38,8 @@ def read_ndjson(text: str, *, max_features: int, max_depth: int) -> RawFeatures:
                 raise _too_deep(max_depth, depth)
     features: list = []
     problems: list[FeatureProblem] = []
+    oddities = JsonOddities()
+    oddities.look_at(text)
     for i, line in enumerate(lines):
         try:
             features.append(json.loads(line))
@@ -52,4 +55,4 @@ def read_ndjson(text: str, *, max_features: int, max_depth: int) -> RawFeatures:
                     "write one complete Feature object per line",
                 )
             )
-    return _features_to_raw(features, "ndjson", None, problems=problems)
+    return _features_to_raw(features, "ndjson", None, problems=problems, oddities=oddities)
