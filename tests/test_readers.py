@@ -373,3 +373,73 @@ def test_a_nul_in_text_is_refused_not_stored_cut_short():
     report = validate_file(json.dumps(feature).encode(), filename="x.geojson")
     assert [(p.field, p.value) for p in report.errors] == [("unit", "kg\\x00x")]
     assert "NUL character" in report.errors[0].reason
+
+
+def _one(geometry: dict) -> bytes:
+    feature = {
+        "type": "Feature",
+        "properties": {"id": "G-1", "date": "2025-03-16", "type": "clash"},
+        "geometry": geometry,
+    }
+    return json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
+
+
+def test_a_multipoint_of_one_point_is_read_as_that_point_with_a_warning():
+    report = validate_file(_one({"type": "MultiPoint", "coordinates": [list(HERMEL)]}))
+    point = report.accepted.geometry.iloc[0]
+    assert (point.geom_type, point.x, point.y) == ("Point", *HERMEL)
+    assert "a MultiPoint of one point was read as that Point" in [
+        p.reason for p in report.warnings if p.index is None
+    ]
+
+
+@pytest.mark.parametrize(
+    ("geometry", "reason", "fix"),
+    [
+        (
+            {"type": "MultiPoint", "coordinates": [list(HERMEL), list(QUSAYR)]},
+            "the geometry is a MultiPoint of 2 points, not a Point: an incident is one place",
+            "split it into one Feature per Point, each with its own id",
+        ),
+        (
+            {"type": "MultiPoint", "coordinates": []},
+            "the MultiPoint is empty: it has no point",
+            "give the incident a Point at the reported place",
+        ),
+        (
+            {
+                "type": "GeometryCollection",
+                "geometries": [{"type": "Point", "coordinates": [1, 2]}],
+            },
+            "the geometry is a GeometryCollection of 1 geometry, not a Point",
+            "split it into one Feature per Point, each with its own id (lines and polygons",
+        ),
+    ],
+)
+def test_several_points_or_a_collection_are_refused_with_how_to_split_them(geometry, reason, fix):
+    report = validate_file(_one(geometry))
+    [problem] = report.errors
+    assert (problem.index, problem.feature_id, problem.field) == (0, "G-1", "geometry")
+    assert problem.reason.startswith(reason) and problem.fix.startswith(fix)
+
+
+def test_a_multipoint_of_one_point_is_read_as_that_point_in_a_geopackage(tmp_path):
+    frame = gpd.GeoDataFrame(
+        {"id": ["M-1", "M-2", "M-3"], "date": ["2025-03-16"] * 3, "type": ["clash"] * 3},
+        geometry=[
+            shapely.MultiPoint([HERMEL]),
+            shapely.MultiPoint([HERMEL, QUSAYR]),
+            shapely.MultiPoint(),
+        ],
+        crs=4326,
+    )
+    path = tmp_path / "multi.gpkg"
+    frame.to_file(path)
+    report = validate_file(path)
+    assert report.accepted["id"].tolist() == ["M-1"]
+    point = report.accepted.geometry.iloc[0]
+    assert (point.geom_type, point.x, point.y) == ("Point", *HERMEL)
+    reasons = {p.feature_id: p.reason for p in report.errors}
+    assert "MultiPoint of 2 points" in reasons["M-2"]
+    assert "the MultiPoint is empty" in reasons["M-3"]
+    assert any("MultiPoint of one point" in p.reason for p in report.warnings)

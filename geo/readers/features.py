@@ -3,6 +3,15 @@ r"""GeoJSON Feature objects to :class:`~geo.readers.common.RawFeatures`.
 Shared by the GeoJSON and newline-delimited GeoJSON readers (and, for the
 diagnosis of a geometry that is not a Point, by the GeoPackage reader).
 
+Geometries
+----------
+An incident is one place: a Point. A MultiPoint of exactly one point (what many GIS
+exports write for points, e.g. a GeoPackage layer typed MultiPoint) is read as that
+point, with a file-level warning. A MultiPoint of several points and a
+GeometryCollection are rejected with a message saying to split them into one Feature
+per point (never turned into one point: that would invent a location); so is any
+other geometry (a polygon, a line).
+
 What the JSON parser hides
 --------------------------
 A NUL or a lone surrogate (a ``\u0000`` or ``\ud800`` escape;
@@ -34,46 +43,117 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _geometry_problem(index: int, fid: str | None, geometry: object) -> FeatureProblem | None:
-    """Return the problem of a GeoJSON geometry that is not a usable Point, else None."""
+def geometry_type_problem(
+    index: int, fid: str | None, gtype: object, parts: int | None = None
+) -> FeatureProblem:
+    """Return the problem of a geometry of type ``gtype`` that cannot be an incident's place.
+
+    Parameters
+    ----------
+    index, fid
+        The feature's position and id.
+    gtype
+        The geometry's type (as the file gives it).
+    parts
+        Points of a MultiPoint, members of a GeometryCollection (when known).
+    """
+    shown = shorten(gtype, 40)
+    if gtype in ("MultiPoint", "GeometryCollection"):
+        noun = "point" if gtype == "MultiPoint" else "geometr" + ("y" if parts == 1 else "ie")
+        of = f" of {parts} {noun}{'s' if parts != 1 else ''}" if parts else ""
+        if parts == 0:
+            reason = f"the {gtype} is empty: it has no point"
+            fix = "give the incident a Point at the reported place"
+        else:
+            reason = (
+                f"the geometry is a {gtype}{of}, not a Point: an incident is one place "
+                "(it is not turned into one point: that would invent a location)"
+            )
+            fix = (
+                "split it into one Feature per Point, each with its own id"
+                if gtype == "MultiPoint"
+                else "split it into one Feature per Point, each with its own id (lines and "
+                "polygons cannot be incidents: give a Point and set location_precision_m)"
+            )
+        return FeatureProblem(index, fid, "geometry", shown, reason, fix)
+    return FeatureProblem(
+        index,
+        fid,
+        "geometry",
+        shown,
+        f"the geometry is a {shown}, not a Point (it is not turned into a point: that "
+        "would invent a location)",
+        "give a Point at the reported place and set location_precision_m to the area's size",
+    )
+
+
+def _point_of(
+    index: int, fid: str | None, geometry: object
+) -> tuple[tuple[float, float] | None, FeatureProblem | None, bool]:
+    """Return ``(lon_lat, problem, from_multipoint)`` for a GeoJSON geometry.
+
+    ``lon_lat`` is set when the geometry is a usable Point (or a MultiPoint of one
+    point, then ``from_multipoint`` is true); ``problem`` says why it is not.
+    """
 
     def problem(value: object, reason: str, fix: str) -> FeatureProblem:
         return FeatureProblem(index, fid, "geometry", shorten(value), reason, fix)
 
     if geometry is None:
-        return problem(
+        return (
             None,
-            "the geometry is missing (null)",
-            "give the incident a Point at the reported place, with location_precision_m",
+            problem(
+                None,
+                "the geometry is missing (null)",
+                "give the incident a Point at the reported place, with location_precision_m",
+            ),
+            False,
         )
     if not isinstance(geometry, dict):
-        return problem(
-            geometry,
-            "the geometry is not a GeoJSON object",
-            'write {"type": "Point", "coordinates": [longitude, latitude]}',
+        return (
+            None,
+            problem(
+                geometry,
+                "the geometry is not a GeoJSON object",
+                'write {"type": "Point", "coordinates": [longitude, latitude]}',
+            ),
+            False,
         )
     gtype = geometry.get("type")
-    if gtype != "Point":
-        return problem(
-            gtype,
-            f"the geometry is a {gtype}, not a Point (it is not turned into a point: that "
-            "would invent a location)",
-            "give a Point at the reported place and set location_precision_m to the area's size",
-        )
     coords = geometry.get("coordinates")
+    single = False
+    if gtype == "MultiPoint" and isinstance(coords, list):
+        if len(coords) != 1:
+            return None, geometry_type_problem(index, fid, gtype, len(coords)), False
+        coords, single = coords[0], True
+    elif gtype == "GeometryCollection":
+        members = geometry.get("geometries")
+        parts = len(members) if isinstance(members, list) else None
+        return None, geometry_type_problem(index, fid, gtype, parts), False
+    elif gtype != "Point":
+        return None, geometry_type_problem(index, fid, gtype), False
     if not isinstance(coords, list) or len(coords) < 2:
-        return problem(
-            coords,
-            "the Point has no [longitude, latitude] coordinates",
-            "write coordinates as [longitude, latitude] in decimal degrees",
+        return (
+            None,
+            problem(
+                coords,
+                f"the {'MultiPoint' if single else 'Point'} has no [longitude, latitude] "
+                "coordinates",
+                "write coordinates as [longitude, latitude] in decimal degrees",
+            ),
+            False,
         )
     if not (_is_number(coords[0]) and _is_number(coords[1])):
-        return problem(
-            coords,
-            "the coordinates are not numbers",
-            "write coordinates as numbers [longitude, latitude], without quotes",
+        return (
+            None,
+            problem(
+                coords,
+                "the coordinates are not numbers",
+                "write coordinates as numbers [longitude, latitude], without quotes",
+            ),
+            False,
         )
-    return None
+    return (float(coords[0]), float(coords[1])), None, single
 
 
 def _well_formed_points(features: list) -> tuple[list[dict], list, np.ndarray, np.ndarray] | None:
@@ -144,6 +224,7 @@ def _features_to_raw(
     warnings = []
     rows: list[dict] = []
     ids: list[str | None] = []
+    multipoints = 0
     for i, feature in enumerate(features):
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
             kind = feature.get("type") if isinstance(feature, dict) else type(feature).__name__
@@ -193,11 +274,24 @@ def _features_to_raw(
         ):
             lon[i], lat[i] = coords[0], coords[1]
             continue
-        problem = _geometry_problem(i, ids[-1], geometry)
-        if problem is None:
-            lon[i], lat[i] = float(coords[0]), float(coords[1])
-        else:
+        point, problem, from_multipoint = _point_of(i, ids[-1], geometry)
+        if problem is not None:
             problems.append(problem)
+        else:
+            lon[i], lat[i] = point
+            multipoints += from_multipoint
+    if multipoints:
+        warnings.append(
+            FeatureProblem(
+                None,
+                None,
+                "geometry",
+                f"{multipoints} feature(s)",
+                "a MultiPoint of one point was read as that Point",
+                "none needed; write a Point when there is one place",
+                "warning",
+            )
+        )
     if transformer is not None:
         _reproject(lon, lat, transformer, warnings)
     frame = _property_frame(rows, warnings)

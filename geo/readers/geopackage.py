@@ -1,4 +1,7 @@
-"""The GeoPackage reader: the incident layer of a ``.gpkg`` file, read with pyogrio."""
+"""The GeoPackage reader: the incident layer of a ``.gpkg`` file, read with pyogrio.
+
+A MultiPoint of one point is read as that point (see :mod:`geo.readers.features`).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import pandas as pd
 from geo import settings
 from geo.errors import FeatureProblem, ValidationError
 from geo.readers.common import RawFeatures, _check_count, _property_frame, file_error, shorten
-from geo.readers.features import _geometry_problem
+from geo.readers.features import geometry_type_problem
 
 
 def read_geopackage(data: bytes, *, max_features: int, layer: str | None = None) -> RawFeatures:
@@ -99,6 +102,23 @@ def _read_geopackage_file(tmp: str, *, max_features: int, layer: str | None) -> 
     frame = frame.where(frame.notna(), None)
     ids = [None if v is None else shorten(v, 60) for v in frame.get("id", [None] * len(frame))]
     types = shapely.get_type_id(geoms)
+    parts = shapely.get_num_geometries(geoms)
+    single = (types == 4) & (parts == 1)  # a MultiPoint of one point: read as that point
+    if single.any():
+        geoms = geoms.copy()
+        geoms[single] = shapely.get_geometry(geoms[single], 0)
+        types = np.where(single, 0, types)
+        warnings.append(
+            FeatureProblem(
+                None,
+                None,
+                "geometry",
+                f"{int(single.sum())} feature(s)",
+                "a MultiPoint of one point was read as that Point",
+                "none needed; write a Point when there is one place",
+                "warning",
+            )
+        )
     n = len(frame)
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
@@ -109,17 +129,29 @@ def _read_geopackage_file(tmp: str, *, max_features: int, layer: str | None) -> 
     problems = []
     for i in np.flatnonzero(~point | empty):
         gtype = None if geoms[i] is None else geoms[i].geom_type
-        problems.append(
-            _geometry_problem(int(i), ids[i], None if gtype is None else {"type": gtype})
-            if gtype != "Point"
-            else FeatureProblem(
-                int(i),
-                ids[i],
-                "geometry",
-                "POINT EMPTY",
-                "the Point is empty",
-                "give the Point its coordinates",
+        if gtype is None:
+            problems.append(
+                FeatureProblem(
+                    int(i),
+                    ids[i],
+                    "geometry",
+                    "None",
+                    "the geometry is missing (null)",
+                    "give the incident a Point at the reported place, with location_precision_m",
+                )
             )
-        )
+        elif gtype != "Point":
+            problems.append(geometry_type_problem(int(i), ids[i], gtype, int(parts[i])))
+        else:
+            problems.append(
+                FeatureProblem(
+                    int(i),
+                    ids[i],
+                    "geometry",
+                    "POINT EMPTY",
+                    "the Point is empty",
+                    "give the Point its coordinates",
+                )
+            )
     properties = _property_frame(frame.to_dict("records"), warnings)
     return RawFeatures("gpkg", properties, lon, lat, problems, warnings, ids)
