@@ -443,3 +443,72 @@ def test_a_multipoint_of_one_point_is_read_as_that_point_in_a_geopackage(tmp_pat
     assert "MultiPoint of 2 points" in reasons["M-2"]
     assert "the MultiPoint is empty" in reasons["M-3"]
     assert any("MultiPoint of one point" in p.reason for p in report.warnings)
+
+
+def _raw_feature(props: str, *, geometry: str = '{"type": "Point", "coordinates": [36.38, 34.39]}'):
+    return (
+        f'{{"type": "FeatureCollection", "features": [{{"type": "Feature", "properties": '
+        f'{{"id": "K", "date": "2025-03-16", {props}}}, "geometry": {geometry}}}]}}'
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "reason"),
+    [
+        (
+            _raw_feature('"type": "clash", "type": "seizure"'),
+            "type",
+            "the property 'type' is given twice: which value is meant is ambiguous",
+        ),
+        (
+            _raw_feature(
+                '"type": "clash"',
+                geometry='{"type": "Point", "coordinates": [36.38, 34.39], "coordinates": [0, 0]}',
+            ),
+            "geometry",
+            "the geometry gives 'coordinates' twice",
+        ),
+        (_raw_feature('"type": "clash", "fatalities": NaN'), "fatalities", "NaN is not a JSON"),
+        (
+            _raw_feature('"type": "clash", "location_precision_m": -Infinity'),
+            "location_precision_m",
+            "-Infinity is not a JSON number (RFC 8259 has no NaN or Infinity)",
+        ),
+    ],
+)
+def test_what_json_loads_hides_rejects_the_feature_naming_the_field(data, field, reason):
+    report = validate_file(data, filename="x.geojson")
+    [problem] = report.errors  # one message, not also 'type is missing' or the like
+    assert (problem.index, problem.feature_id, problem.field) == (0, "K", field)
+    assert problem.reason.startswith(reason)
+
+
+def test_a_member_of_the_feature_given_twice_rejects_it():
+    text = (
+        '{"type": "Feature", "properties": {"id": "K", "date": "2025-03-16", "type": "clash"}, '
+        '"geometry": {"type": "Point", "coordinates": [36.38, 34.39]}, "geometry": null}'
+    )
+    report = validate_file(text.encode(), filename="x.ndjson")
+    [problem] = report.errors
+    assert problem.field == "geometry"
+    assert problem.reason.startswith("the member 'geometry' is given twice in this Feature")
+
+
+def test_a_duplicated_top_level_member_rejects_the_file():
+    text = '{"type": "FeatureCollection", "features": [], "features": []}'
+    report = validate_file(text.encode(), filename="x.geojson")
+    assert report.file_rejected
+    assert report.errors[0].reason.startswith("the member 'features' is given twice")
+
+
+def test_a_key_repeated_among_unknown_properties_is_not_a_problem():
+    report = validate_file(_raw_feature('"type": "clash", "note": 1, "note": 2'))
+    assert report.accepted_count == 1 and not report.errors
+
+
+def test_nothing_odd_in_a_file_means_no_second_look():
+    from geo.readers.common import _loads
+
+    value, oddities = _loads('{"a": {"b": 1.5, "c": [1, "\\u00e9"]}}', max_depth=32)
+    assert value == {"a": {"b": 1.5, "c": [1, "é"]}}
+    assert not oddities

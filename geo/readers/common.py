@@ -213,25 +213,58 @@ def _too_deep(max_depth: int, depth: int | str) -> ValidationError:
 class JsonOddities:
     r"""What a JSON parse met that Python's parser would otherwise hide.
 
-    ``json.loads`` turns ``\u0000`` or a lone ``\ud800`` into text the store cannot
-    keep. The reader notes whether the text holds such escapes, so that it can reject
-    the feature and name the field; when nothing odd was met (the usual case) nothing
-    needs a second look.
+    ``json.loads`` keeps the last of a key given twice, turns ``NaN`` and ``Infinity``
+    (not JSON, RFC 8259) into floats, and ``\u0000`` or a lone ``\ud800`` into text
+    the store cannot keep. :func:`json_decoder` records each, so that the reader can
+    reject the feature and name the field; when nothing odd was met (the usual case)
+    nothing needs a second look.
 
     Attributes
     ----------
+    duplicates
+        ``id()`` of each object that gave a key twice -> those keys.
+    constants
+        ``id()`` of each float read from ``NaN``, ``Infinity`` or ``-Infinity`` -> the literal.
     odd_text
         The text holds a ``\u0000`` or a surrogate escape (strings need a look).
     """
 
+    duplicates: dict[int, list[str]] = field(default_factory=dict)
+    constants: dict[int, str] = field(default_factory=dict)
     odd_text: bool = False
+    _alive: list = field(default_factory=list, repr=False)  # keeps the ids above unique
 
     def __bool__(self) -> bool:
-        return self.odd_text
+        return bool(self.duplicates or self.constants or self.odd_text)
 
     def look_at(self, text: str) -> None:
         """Note whether ``text`` holds escapes that may decode to unstorable text."""
         self.odd_text = self.odd_text or bool(_ODD_ESCAPE.search(text))
+
+
+def json_decoder(oddities: JsonOddities) -> json.JSONDecoder:
+    """Return a JSON decoder that records duplicated keys and NaN/Infinity in ``oddities``."""
+
+    def pairs_hook(pairs: list[tuple[str, object]]) -> dict:
+        value = dict(pairs)
+        if len(value) != len(pairs):
+            seen: set[str] = set()
+            repeated = []
+            for key, _ in pairs:
+                if key in seen and key not in repeated:
+                    repeated.append(key)
+                seen.add(key)
+            oddities.duplicates[id(value)] = repeated
+            oddities._alive.append(value)
+        return value
+
+    def constant(literal: str) -> float:
+        value = float(literal)  # a new object each time: its id names this occurrence
+        oddities.constants[id(value)] = literal
+        oddities._alive.append(value)
+        return value
+
+    return json.JSONDecoder(object_pairs_hook=pairs_hook, parse_constant=constant)
 
 
 def _loads(text: str, *, max_depth: int, data: bytes | None = None) -> tuple[object, JsonOddities]:
@@ -243,7 +276,7 @@ def _loads(text: str, *, max_depth: int, data: bytes | None = None) -> tuple[obj
     oddities = JsonOddities()
     oddities.look_at(text)
     try:
-        value = json.loads(text)
+        value = json_decoder(oddities).decode(text)
     except RecursionError:
         raise _too_deep(max_depth, f"over {max_depth}") from None
     if estimate > max_depth:

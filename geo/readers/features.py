@@ -14,10 +14,12 @@ other geometry (a polygon, a line).
 
 What the JSON parser hides
 --------------------------
-A NUL or a lone surrogate (a ``\u0000`` or ``\ud800`` escape;
-:data:`geo.readers.common.UNSTORABLE`) in the text of a schema field rejects the
-feature, naming the field; in a property name it is written as an escape (such a
-property is not stored).
+A key given twice in a Feature, its properties or its geometry (which one is meant is
+ambiguous: JSON readers disagree), a ``NaN`` or ``Infinity`` literal (not JSON) in a
+property, and a NUL or a lone surrogate in the text of a schema field
+(:data:`geo.readers.common.UNSTORABLE`) reject the feature, naming the field. A key
+repeated among the properties the schema does not know is not a problem: they are
+not stored.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ from geo.readers.common import (
     printable,
     shorten,
 )
+
+#: Members of a Feature and of a geometry whose repetition makes the feature ambiguous.
+_FEATURE_MEMBERS = ("type", "id", "geometry", "properties")
+_GEOMETRY_MEMBERS = ("type", "coordinates", "geometries")
 
 
 def _is_number(value: object) -> bool:
@@ -250,7 +256,7 @@ def _features_to_raw(
             problems.append(
                 FeatureProblem(
                     i,
-                    None,
+                    None if fid is None else shorten(fid, 60),
                     "properties",
                     shorten(props),
                     "properties is not an object",
@@ -295,7 +301,23 @@ def _features_to_raw(
     if transformer is not None:
         _reproject(lon, lat, transformer, warnings)
     frame = _property_frame(rows, warnings)
-    return RawFeatures(fmt, frame, lon, lat, problems, warnings, ids)
+    return RawFeatures(fmt, frame, lon, lat, _first_a_field(problems), warnings, ids)
+
+
+def _first_a_field(problems: list[FeatureProblem]) -> list[FeatureProblem]:
+    """Return the problems without a second one for the same feature and field.
+
+    What :func:`_inspect_oddities` found comes first and says more (a geometry given
+    twice is also, read one way, a missing geometry).
+    """
+    seen: set[tuple[int, str]] = set()
+    kept = []
+    for problem in problems:
+        key = (problem.index, problem.field)
+        if problem.index is None or key not in seen:
+            seen.add(key)
+            kept.append(problem)
+    return kept
 
 
 def _schema_name(key: object) -> str | None:
@@ -322,8 +344,9 @@ def _unstorable_reason(text: str) -> str:
 def _inspect_oddities(features: list, oddities: JsonOddities) -> list[FeatureProblem]:
     """Return one problem per feature and field for what the JSON parser hid.
 
-    Unstorable text (:data:`~geo.readers.common.UNSTORABLE`) in a property of the
-    schema. Unstorable text and property names are replaced by printable escapes
+    Keys given twice, ``NaN``/``Infinity`` literals and unstorable text
+    (:data:`~geo.readers.common.UNSTORABLE`) in a Feature, its properties or its
+    geometry. Unstorable text and property names are replaced by printable escapes
     (:func:`~geo.readers.common.printable`) in place, so that nothing later fails on
     them; the feature is rejected anyway.
     """
@@ -333,6 +356,7 @@ def _inspect_oddities(features: list, oddities: JsonOddities) -> list[FeaturePro
         if type(feature) is not dict:
             continue
         props = feature.get("properties")
+        props_id = id(props)  # the duplicates are recorded by the parsed object
         props = props if type(props) is dict else {}
         found: list[tuple[str, object, str, str]] = []  # field, value, reason, fix
         add = found.append
@@ -345,6 +369,56 @@ def _inspect_oddities(features: list, oddities: JsonOddities) -> list[FeaturePro
             if any(type(k) is str and UNSTORABLE.search(k) for k in props):
                 props = {printable(k): v for k, v in props.items()}
                 feature["properties"] = props
+        for key in oddities.duplicates.get(id(feature), ()):
+            if key in _FEATURE_MEMBERS:
+                add(
+                    (
+                        key,
+                        key,
+                        f"the member {key!r} is given twice in this Feature: which one is meant "
+                        "is ambiguous (JSON readers disagree)",
+                        f"keep one {key!r}",
+                    )
+                )
+        for key in oddities.duplicates.get(props_id, ()):
+            name = _schema_name(key)
+            if name:
+                add(
+                    (
+                        name,
+                        key,
+                        f"the property {key!r} is given twice: which value is meant is ambiguous "
+                        "(JSON readers disagree)",
+                        f"keep one {key!r}",
+                    )
+                )
+        for key in oddities.duplicates.get(id(feature.get("geometry")), ()):
+            if key in _GEOMETRY_MEMBERS:
+                add(
+                    (
+                        "geometry",
+                        key,
+                        f"the geometry gives {key!r} twice: which one is meant is ambiguous "
+                        "(JSON readers disagree)",
+                        f"keep one {key!r}",
+                    )
+                )
+        if oddities.constants:
+            candidates = list(props.items())
+            if props.get("id") is None:
+                candidates.append(("id", feature.get("id")))
+            for key, value in candidates:
+                literal = oddities.constants.get(id(value)) if type(value) is float else None
+                name = _schema_name(key)
+                if literal and name:
+                    add(
+                        (
+                            name,
+                            literal,
+                            f"{literal} is not a JSON number (RFC 8259 has no NaN or Infinity)",
+                            "write null, or leave the field out, when the value is unknown",
+                        )
+                    )
         if oddities.odd_text:
             for key, value in list(props.items()):
                 if type(value) is str and UNSTORABLE.search(value):
@@ -354,7 +428,7 @@ def _inspect_oddities(features: list, oddities: JsonOddities) -> list[FeaturePro
                     props[key] = printable(value)
         if found:
             own_id = props.get("id") if props.get("id") is not None else feature.get("id")
-            fid = None if own_id is None else shorten(own_id, 60)
+            fid = None if own_id is None or type(own_id) is float else shorten(own_id, 60)
             fields: set[str] = set()
             for field, value, reason, fix in found:
                 if field not in fields:  # one problem a field

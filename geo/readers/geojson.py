@@ -9,6 +9,9 @@ from geo.readers.common import RawFeatures, _check_count, _loads, file_error
 from geo.readers.features import _features_to_raw
 from geo.readers.ndjson import read_ndjson
 
+#: Members of the top-level object whose repetition makes the whole file ambiguous.
+_TOP_MEMBERS = ("type", "features", "crs")
+
 _WGS84_NAMES = {
     "urn:ogc:def:crs:ogc:1.3:crs84",
     "urn:ogc:def:crs:ogc::crs84",
@@ -91,6 +94,15 @@ def read_geojson(
             f"the JSON is a {type(value).__name__}, not a GeoJSON object",
             "write a FeatureCollection: "
             '{"type": "FeatureCollection", "features": [{"type": "Feature", ...}]}',
+        )
+    repeated = [k for k in oddities.duplicates.get(id(value), ()) if k in _TOP_MEMBERS]
+    if repeated:
+        raise file_error(
+            repeated[0],
+            repeated[0],
+            f"the member {repeated[0]!r} is given twice at the top of the file: which one "
+            "is meant is ambiguous (JSON readers disagree)",
+            f"keep one {repeated[0]!r}",
         )
     gtype = value.get("type")
     transformer = _crs_transformer(value["crs"]) if "crs" in value else None

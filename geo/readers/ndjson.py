@@ -13,6 +13,7 @@ from geo.readers.common import (
     _structural_depth,
     _too_deep,
     file_error,
+    json_decoder,
     shorten,
 )
 from geo.readers.features import _UNPARSABLE, _features_to_raw
@@ -40,9 +41,10 @@ def read_ndjson(text: str, *, max_features: int, max_depth: int) -> RawFeatures:
     problems: list[FeatureProblem] = []
     oddities = JsonOddities()
     oddities.look_at(text)
+    decode = json_decoder(oddities).decode
     for i, line in enumerate(lines):
         try:
-            features.append(json.loads(line))
+            features.append(decode(line))
         except (ValueError, RecursionError) as exc:
             features.append(_UNPARSABLE)
             problems.append(
