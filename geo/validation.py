@@ -385,14 +385,20 @@ def _check_number(
 ) -> np.ndarray:
     values = _column(raw.properties, name)
     if _only(values, (int, float, type(None))):
-        numbers = np.array([np.nan if v is None else v for v in values.to_numpy()], dtype=float)
+        plain = [np.nan if v is None else v for v in values.to_numpy()]
+        try:
+            numbers = np.array(plain, dtype=float)
+        except OverflowError:  # an integer too large for a float: infinite, so refused
+            numbers = np.array(list(map(_as_float, plain)), dtype=float)
     else:
         objects = values.to_numpy()
         wrong_kind = np.fromiter(
             (type(v) in (bool, dict, list) for v in objects), dtype=bool, count=len(objects)
         )
         cleaned = [
-            None if bad else (v.strip() if type(v) is str else v)
+            None
+            if bad
+            else (v.strip() if type(v) is str else _as_float(v) if type(v) is int else v)
             for v, bad in zip(objects, wrong_kind, strict=True)
         ]
         numbers = pd.to_numeric(pd.Series(cleaned, dtype=object), errors="coerce").to_numpy(
@@ -419,9 +425,19 @@ def _check_number(
     )
     what = f"a {'whole ' if integer else ''}number {bound}"
     for i in np.flatnonzero(bad):
-        c.error(i, name, values[i], f"{name} must be {what}", fix)
+        infinite = " (it is infinite: a number too large, such as 1e400)"
+        reason = f"{name} must be {what}" + (infinite if np.isinf(numbers[i]) else "")
+        c.error(i, name, values[i], reason, fix)
     numbers[bad] = np.nan
     return numbers
+
+
+def _as_float(value: object) -> float:
+    """Return ``float(value)``; an integer too large for a float is infinite (of its sign)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
 
 
 def _check_text(raw: RawFeatures, c: _Collector, name: str) -> pd.Series:

@@ -512,3 +512,29 @@ def test_nothing_odd_in_a_file_means_no_second_look():
     value, oddities = _loads('{"a": {"b": 1.5, "c": [1, "\\u00e9"]}}', max_depth=32)
     assert value == {"a": {"b": 1.5, "c": [1, "é"]}}
     assert not oddities
+
+
+BIG = "1" + "0" * 400  # an integer JSON allows and no float holds
+
+
+@pytest.mark.parametrize("field", ["quantity", "fatalities", "location_precision_m"])
+@pytest.mark.parametrize("number", [BIG, "-" + BIG, "1e400"])
+def test_a_number_too_large_for_a_float_is_refused_as_infinite(field, number):
+    # a 400-digit integer crashed validation (OverflowError converting to float)
+    report = validate_file(_raw_feature(f'"type": "clash", "{field}": {number}'))
+    [problem] = report.errors
+    assert problem.field == field
+    assert problem.reason.endswith("(it is infinite: a number too large, such as 1e400)")
+
+
+@pytest.mark.parametrize("name", ["x.geojson", "x.ndjson"])
+def test_coordinates_too_large_for_a_float_are_refused_not_a_crash(name):
+    data = _raw_feature(
+        '"type": "clash"', geometry=f'{{"type": "Point", "coordinates": [{BIG}, 34]}}'
+    )
+    if name.endswith(".ndjson"):
+        data = json.dumps(json.loads(data)["features"][0]).encode()
+    report = validate_file(data, filename=name)
+    [problem] = report.errors
+    assert problem.field == "geometry"
+    assert problem.reason == "the coordinates are not finite numbers (too large for a number)"

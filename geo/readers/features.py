@@ -159,7 +159,18 @@ def _point_of(
             ),
             False,
         )
-    return (float(coords[0]), float(coords[1])), None, single
+    try:
+        return (float(coords[0]), float(coords[1])), None, single
+    except OverflowError:  # an integer with hundreds of digits
+        return (
+            None,
+            problem(
+                coords,
+                "the coordinates are not finite numbers (too large for a number)",
+                "give the longitude and latitude in decimal degrees",
+            ),
+            False,
+        )
 
 
 def _well_formed_points(features: list) -> tuple[list[dict], list, np.ndarray, np.ndarray] | None:
@@ -274,8 +285,8 @@ def _features_to_raw(
         if (  # the common case, checked inline; anything else gets the full diagnosis
             type(coords) is list
             and len(coords) >= 2
-            and type(coords[0]) in _NUMBER_TYPES
-            and type(coords[1]) in _NUMBER_TYPES
+            and type(coords[0]) is float
+            and type(coords[1]) is float
             and geometry.get("type") == "Point"
         ):
             lon[i], lat[i] = coords[0], coords[1]
@@ -458,5 +469,4 @@ def _reproject(lon: np.ndarray, lat: np.ndarray, transformer, warnings: list) ->
 
 
 _UNPARSABLE = object()
-_NUMBER_TYPES = (int, float)
 _KNOWN = frozenset(schema.INCIDENT_COLUMNS)
