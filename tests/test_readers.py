@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,6 +18,7 @@ from geo import schema
 from geo.errors import ValidationError
 from geo.ingest import validate_file
 from geo.readers import detect_format, read_incident_file
+from geo.readers.common import MAGIC_NUMBERS
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample_incidents.geojson"
@@ -538,3 +540,40 @@ def test_coordinates_too_large_for_a_float_are_refused_not_a_crash(name):
     [problem] = report.errors
     assert problem.field == "geometry"
     assert problem.reason == "the coordinates are not finite numbers (too large for a number)"
+
+
+@FUZZ
+@given(
+    st.sampled_from([magic for magic, _, _ in MAGIC_NUMBERS]),
+    st.binary(max_size=200),
+    st.sampled_from(["x.geojson", "x.csv", "x.gpkg", "x.ndjson", "x"]),
+)
+def test_fuzz_binary_files_are_named_for_what_they_are(magic, tail, name):
+    report = validate_file(magic + tail, filename=name)
+    assert report.file_rejected
+    assert re.match(r"the file is (a|an) ", report.errors[0].reason), report.errors[0]
+
+
+@pytest.mark.parametrize(
+    ("head", "name", "reason", "fix"),
+    [
+        (
+            b"\x89PNG\r\n\x1a\n",
+            "map.geojson",
+            "the file is a PNG image, not an incident file: its name ends '.geojson'",
+            "upload the incident file itself",
+        ),
+        (
+            b"PK\x03\x04",
+            "incidents.csv",
+            "the file is a ZIP archive (a .xlsx, .docx, .kmz or zipped shapefile is one too)",
+            "unzip it and upload the GeoJSON, CSV or GeoPackage inside",
+        ),
+        (b"%PDF-1.7", "x.gpkg", "the file is a PDF document, not a GeoPackage", "upload the"),
+    ],
+)
+def test_an_image_or_archive_renamed_is_named_for_what_it_is(head, name, reason, fix):
+    report = validate_file(head + b"\x00" * 64, filename=name)
+    [problem] = report.errors
+    assert problem.index is None and problem.field == "file"
+    assert problem.reason.startswith(reason) and problem.fix.startswith(fix)

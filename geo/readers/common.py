@@ -47,6 +47,31 @@ _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 #: A ``\\u0000`` or surrogate escape in JSON text (a cheap test before looking closer).
 _ODD_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 
+_ITSELF = "upload the incident file itself (GeoJSON, CSV or GeoPackage)"
+#: First bytes of files that are often renamed or mistaken for an incident file.
+MAGIC_NUMBERS: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image", _ITSELF),
+    (b"\xff\xd8\xff", "a JPEG image", _ITSELF),
+    (b"GIF8", "a GIF image", _ITSELF),
+    (b"II*\x00", "a TIFF image", _ITSELF),
+    (b"MM\x00*", "a TIFF image", _ITSELF),
+    (b"%PDF-", "a PDF document", _ITSELF),
+    (
+        b"PK\x03\x04",
+        "a ZIP archive (a .xlsx, .docx, .kmz or zipped shapefile is one too)",
+        "unzip it and upload the GeoJSON, CSV or GeoPackage inside; save a spreadsheet as CSV",
+    ),
+    (b"PK\x05\x06", "an empty ZIP archive", _ITSELF),
+    (b"\x1f\x8b", "a gzip-compressed file", "decompress it and upload the file inside"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract it and upload the file inside"),
+    (b"Rar!\x1a\x07", "a RAR archive", "extract it and upload the file inside"),
+    (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        "an old Microsoft Office file (.xls or .doc)",
+        "save the sheet as CSV (UTF-8) and upload that",
+    ),
+)
+
 
 def _escape_match(match: re.Match) -> str:
     return ascii(match.group())[1:-1]  # '\\x00', '\\ud800'
@@ -132,6 +157,35 @@ def detect_format(data: bytes, filename: str) -> str:
         return "geojson"
     head = data.lstrip()[:1]
     return "geojson" if head in (b"{", b"[", b"\x1e") else "csv"
+
+
+def sniff_binary(data: bytes, filename: str, fmt: str) -> None:
+    """Raise ValidationError when the bytes are a known binary kind (an image, an archive...).
+
+    A PNG or a ZIP renamed ``.geojson`` (or ``.gpkg``) is named for what it is, instead
+    of failing later as "not UTF-8" or "not a readable GeoPackage".
+
+    Parameters
+    ----------
+    data
+        The file's bytes.
+    filename
+        Its name (for the message).
+    fmt
+        The format its name or content suggested (:data:`FORMATS`).
+    """
+    for magic, what, fix in MAGIC_NUMBERS:
+        if data.startswith(magic):
+            suffix = PurePath(filename or "").suffix
+            named = f"its name ends {suffix!r} but " if suffix else ""
+            expected = "a GeoPackage" if fmt == "gpkg" else "an incident file"
+            raise file_error(
+                "file",
+                data[:8],
+                f"the file is {what}, not {expected}: {named}its content is not "
+                "GeoJSON, CSV or GeoPackage",
+                fix,
+            )
 
 
 def decode_text(data: bytes) -> str:
