@@ -577,3 +577,49 @@ def test_an_image_or_archive_renamed_is_named_for_what_it_is(head, name, reason,
     [problem] = report.errors
     assert problem.index is None and problem.field == "file"
     assert problem.reason.startswith(reason) and problem.fix.startswith(fix)
+
+
+def _damaged_geopackage(tmp_path) -> bytes:
+    frame = gpd.GeoDataFrame(
+        {
+            "id": [f"D-{i}" for i in range(300)],
+            "date": ["2025-03-16"] * 300,
+            "type": ["clash"] * 300,
+        },
+        geometry=[shapely.Point(HERMEL)] * 300,
+        crs=4326,
+    )
+    path = tmp_path / "good.gpkg"
+    frame.to_file(path)
+    return path.read_bytes()
+
+
+def test_a_geopackage_cut_short_is_refused_as_damaged(tmp_path):
+    data = _damaged_geopackage(tmp_path)
+    report = validate_file(data[: len(data) // 2], filename="cut.gpkg")
+    [problem] = report.errors
+    assert problem.reason.startswith("not a readable GeoPackage: SQLite cannot read it")
+    assert "/tmp" not in str(problem) and "tmp" not in problem.value  # no temporary path
+
+
+def test_a_geopackage_with_a_page_overwritten_is_refused_not_read_in_part(tmp_path):
+    # GDAL read such a file and accepted what it could; SQLite's quick check refuses it
+    data = bytearray(_damaged_geopackage(tmp_path))
+    page = 4096
+    data[5 * page : 6 * page] = bytes((i * 37) % 256 for i in range(page))
+    report = validate_file(bytes(data), filename="damaged.gpkg")
+    assert report.file_rejected
+    assert report.errors[0].reason.startswith("not a readable GeoPackage")
+
+
+def test_an_sqlite_database_that_is_not_a_geopackage_says_so(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "plain.gpkg"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE incidents (id TEXT, date TEXT, type TEXT)")
+    report = validate_file(path)
+    assert report.errors[0].reason.startswith(
+        "not a readable GeoPackage: an SQLite database without the GeoPackage tables"
+    )
+    assert report.errors[0].value == "incidents"
