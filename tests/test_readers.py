@@ -623,3 +623,20 @@ def test_an_sqlite_database_that_is_not_a_geopackage_says_so(tmp_path):
         "not a readable GeoPackage: an SQLite database without the GeoPackage tables"
     )
     assert report.errors[0].value == "incidents"
+
+
+@pytest.mark.parametrize(
+    ("header", "missing"),
+    [
+        ("event_id_cnty,event_type,latitude,longitude", "event_date"),
+        ("event_id_cnty,event_type,event_date", "latitude, longitude"),
+        ("event_id_cnty,event_type,notes", "event_date, latitude, longitude"),
+    ],
+)
+def test_an_acled_export_without_its_required_columns_is_refused_as_a_whole(header, missing):
+    # without event_date every row was refused on its own ('the date is missing' each time)
+    row = ",".join(["LBN-1", "Battles", "34.39", "36.38"][: len(header.split(","))])
+    report = validate_file(f"{header}\n{row}\n".encode(), filename="acled.csv")
+    [problem] = report.errors
+    assert (problem.index, problem.field, problem.value) == (None, "header", missing)
+    assert problem.reason.startswith(f"the ACLED export lacks its required column(s) {missing}")
