@@ -479,7 +479,8 @@ def _check_text(raw: RawFeatures, c: _Collector, name: str) -> pd.Series:
             i,
             name,
             out[i],
-            f"{name} is longer than {schema.MAX_TEXT_LENGTH} characters",
+            f"{name} is longer than the limit of {limit:,} characters "
+            f"(geo.schema.MAX_TEXT_LENGTH): it has {len(out[i]):,}",
             "shorten it; keep long reports in the source and cite it",
         )
     if not only_text:

@@ -640,3 +640,26 @@ def test_an_acled_export_without_its_required_columns_is_refused_as_a_whole(head
     [problem] = report.errors
     assert (problem.index, problem.field, problem.value) == (None, "header", missing)
     assert problem.reason.startswith(f"the ACLED export lacks its required column(s) {missing}")
+
+
+def test_a_ten_megabyte_field_is_refused_fast_naming_the_limit():
+    import time
+    import tracemalloc
+
+    description = "x" * (10 * 2**20)
+    data = _raw_feature(f'"type": "clash", "description": "{description}"')
+    tracemalloc.start()
+    start = time.perf_counter()
+    report = validate_file(data, filename="big.geojson")
+    seconds = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert seconds < 10  # about 0.2 s here; generous for a shared machine
+    assert peak < 8 * len(data)  # the bytes, the text and the parsed string: no copy a row
+    [problem] = report.errors
+    assert (problem.field, problem.feature_id) == ("description", "K")
+    assert problem.reason == (
+        "description is longer than the limit of 10,000 characters "
+        f"(geo.schema.MAX_TEXT_LENGTH): it has {len(description):,}"
+    )
+    assert len(problem.value) <= 80 and len(report.to_text()) < 2_000  # never echoed whole
