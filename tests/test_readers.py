@@ -663,3 +663,13 @@ def test_a_ten_megabyte_field_is_refused_fast_naming_the_limit():
         f"(geo.schema.MAX_TEXT_LENGTH): it has {len(description):,}"
     )
     assert len(problem.value) <= 80 and len(report.to_text()) < 2_000  # never echoed whole
+
+
+def test_too_deep_json_says_so_not_that_it_is_invalid():
+    # the depth error (a ValueError too) was caught and re-raised as 'not valid JSON; fix:
+    # export the file again', the real reason left in the value
+    report = validate_file(DATA / "bad" / "too_deep.geojson")
+    [problem] = report.errors
+    assert problem.reason == "JSON nested deeper than the limit of 32 levels"
+    assert problem.value == "depth 44"
+    assert problem.fix.startswith("incidents need only FeatureCollection > Feature > properties")

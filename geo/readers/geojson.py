@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from geo import settings
+from geo.errors import ValidationError
 from geo.readers.common import RawFeatures, _check_count, _loads, file_error
 from geo.readers.features import _features_to_raw
 from geo.readers.ndjson import read_ndjson
@@ -85,6 +86,8 @@ def read_geojson(
             "fix the JSON syntax there (a validator such as jsonlint shows it), or export "
             "the file again",
         ) from None
+    except ValidationError:  # too deep: a ValueError too, but already ours
+        raise
     except ValueError as exc:  # e.g. an integer with more than 4300 digits
         raise file_error("file", str(exc), "not valid JSON", "export the file again") from None
     if not isinstance(value, dict):
