@@ -673,3 +673,79 @@ def test_too_deep_json_says_so_not_that_it_is_invalid():
     assert problem.reason == "JSON nested deeper than the limit of 32 levels"
     assert problem.value == "depth 44"
     assert problem.fix.startswith("incidents need only FeatureCollection > Feature > properties")
+
+
+# --- hypothesis over odd JSON: parser oddities, escapes, geometries, BOM, CRLF, names ------
+
+#: Raw JSON values a property may hold, as written in the file.
+ODD_VALUES = [
+    '"text"', '"<img src=x onerror=alert(1)>"', "NaN", "Infinity", "-Infinity", "1e400",
+    "-1e400", BIG, '"\\u0000"', '"a\\u0000b"', '"\\ud800"', '"x\\udc00"', '"\\ud83d\\ude00"',
+    "[1, 2]", '{"a": 1}', "[]", "{}", "null", "true", "-0", "0.5", "12", '"2025-03-16"',
+    '"clash"', '""', '"  "',
+]  # fmt: skip
+ODD_GEOMETRIES = [
+    '{"type": "Point", "coordinates": [36.38472, 34.39417]}',
+    '{"type": "Point", "coordinates": [NaN, 34.39417]}',
+    '{"type": "Point", "coordinates": [1e400, 34.39417]}',
+    '{"type": "Point", "coordinates": [' + BIG + ", 34.39417]}",
+    '{"type": "Point", "coordinates": [36.38472, 34.39417], "coordinates": [0, 0]}',
+    '{"type": "MultiPoint", "coordinates": []}',
+    '{"type": "MultiPoint", "coordinates": [[36.38472, 34.39417]]}',
+    '{"type": "MultiPoint", "coordinates": [[36.38472, 34.39417], [36.58029, 34.5078]]}',
+    '{"type": "MultiPoint", "coordinates": [["36.3", "34.3"]]}',
+    '{"type": "GeometryCollection", "geometries": []}',
+    '{"type": "GeometryCollection", "geometries": [{"type": "Point", "coordinates": [36, 34]}]}',
+    '{"type": "Point\\u0000", "coordinates": [36.38472, 34.39417]}',
+    "null",
+]  # fmt: skip
+FIELDS = [
+    "id", "date", "type", "description", "source", "location_note", "actor1", "actor2",
+    "commodity", "unit", "quantity", "fatalities", "location_precision_m",
+    "date_precision_days", "Type", "x", "x\\ud800", "desc\\u0000ription",
+]  # fmt: skip
+NAMES = [
+    "x.geojson", "x.ndjson", "x.json", "<img src=x onerror=alert(1)>.geojson",
+    "bad\udce9name.geojson", "x\x1b[2J.geojson", "${alert(1)}.json",
+]  # fmt: skip
+
+
+@st.composite
+def odd_documents(draw) -> tuple[str, bool]:
+    """A FeatureCollection (or newline-delimited Features) written with odd values."""
+    features = []
+    for i in range(draw(st.integers(1, 3))):
+        items = [f'"id": "O-{i}"', '"date": "2025-03-16"', '"type": "clash"']
+        for _ in range(draw(st.integers(0, 3))):
+            field = draw(st.sampled_from(FIELDS))
+            items.append(f'"{field}": {draw(st.sampled_from(ODD_VALUES))}')  # may repeat a key
+        geometry = draw(st.sampled_from(ODD_GEOMETRIES))
+        extra = draw(
+            st.sampled_from(["", ', "type": "Feature"', ', "id": NaN', ', "id": "\\ud800"'])
+        )
+        features.append(
+            f'{{"type": "Feature"{extra}, "properties": {{{", ".join(items)}}}, '
+            f'"geometry": {geometry}}}'
+        )
+    if draw(st.booleans()):
+        return "\n".join(features) + "\n", True
+    return '{"type": "FeatureCollection", "features": [\n' + ",\n".join(features) + "\n]}", False
+
+
+@FUZZ
+@given(odd_documents(), st.sampled_from(NAMES), st.booleans(), st.booleans())
+def test_fuzz_odd_json_gives_one_message_a_field_and_printable_reports(doc, name, bom, crlf):
+    text, newline_delimited = doc
+    if newline_delimited:
+        name = name.rsplit(".", 1)[0] + ".ndjson"
+    data = (b"\xef\xbb\xbf" if bom else b"") + text.replace("\n", "\r\n" if crlf else "\n").encode(
+        "utf-8", "surrogatepass"
+    )
+    _outcome(data, name)
+    report = validate_file(data, filename=name)
+    _printable_everywhere(report)
+    errors = [(p.index, p.field) for p in report.errors if p.index is not None]
+    assert len(errors) == len(set(errors)), report.to_text()  # one message a field
+    plain = validate_file(text.encode("utf-8", "surrogatepass"), filename=name)
+    assert report.problems == plain.problems  # a BOM and CRLF change nothing
+    assert report.accepted.drop(columns="geometry").equals(plain.accepted.drop(columns="geometry"))
