@@ -45,3 +45,16 @@ def straight_border():
 
     x0, y0 = SYNTHETIC_ORIGIN
     return metric_to_geographic(LineString([(x0, y0), (x0 + 50_000.0, y0)]))
+
+
+@pytest.fixture(scope="session")
+def hostile_report(tmp_path_factory):
+    """A store of hostile incidents (tests/hostile_fixtures.py) and its map.html and report.pdf.
+
+    Made once a session through ``python -m geo ingest`` and ``python -m geo report``:
+    the static checks (tests/test_escaping.py) and the browser (tests/test_browser.py)
+    share it.
+    """
+    from hostile_fixtures import build_hostile_report
+
+    return build_hostile_report(tmp_path_factory.mktemp("hostile"))
