@@ -40,7 +40,7 @@ import numpy as np
 from geo import schema, settings
 from geo.errors import FeatureProblem, StoreError, ValidationError
 from geo.lookup import StoredIncidents, as_stored_incidents
-from geo.readers import file_error, read_incident_file
+from geo.readers import file_error, printable, read_incident_file
 from geo.store import BatchInfo, IncidentStore, open_store
 from geo.validation import ValidationOptions, validate_features
 
@@ -266,7 +266,9 @@ def validate_file(
     start = time.perf_counter()
     if filename is None:
         filename = "upload" if isinstance(source, bytes | bytearray) else Path(source).name
-    filename = PurePath(str(filename)).name or "upload"
+    # the name is printed, stored and put into generated ids: control characters and lone
+    # surrogates (a name from a file system that is not UTF-8) are written as escapes
+    filename = printable(PurePath(str(filename)).name, controls=True) or "upload"
     try:
         data = _read_source(source, max_bytes)
     except ValidationError as exc:

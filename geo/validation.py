@@ -17,7 +17,8 @@ Checks
   whole in 1..3660, ``location_precision_m`` in (0, 200 km]; missing precisions get
   the documented defaults (:mod:`geo.schema`).
 - Text: text (a number is turned into text; an object or list is rejected), at
-  most :data:`geo.schema.MAX_TEXT_LENGTH` characters, stored verbatim.
+  most :data:`geo.schema.MAX_TEXT_LENGTH` characters, stored verbatim. (A NUL or a
+  lone surrogate, which the store cannot keep, is refused by the JSON readers.)
 - Coordinates: finite, in range; values in the thousands with no CRS are taken
   for projected metres and rejected.
 - Region: a feature farther than ``region_distance_m`` from the border is
@@ -70,6 +71,9 @@ __all__ = [
 PROJECTED_THRESHOLD = 1_000.0
 #: Earliest incident date accepted.
 EARLIEST_DATE = pd.Timestamp("1900-01-01")
+#: Fields of a reader's problem that mean the feature could not be read as one: its
+#: other fields are not checked (their messages would only repeat it).
+_UNREAD_FIELDS = frozenset({"properties", "line", "feature"})
 
 
 @dataclass(frozen=True)
@@ -109,15 +113,27 @@ class ValidationOptions:
 
 
 class _Collector:
-    """Collects problems and the rejected mask."""
+    """Collects problems and the rejected mask.
 
-    def __init__(self, n: int, ids: list[str | None]) -> None:
+    A field the reader already found wrong in a feature is not reported again (one
+    message a field), nor is anything else of a feature the reader could not read as
+    one (not a Feature, properties not an object, a line that is not JSON).
+    """
+
+    def __init__(self, n: int, ids: list[str | None], reader_problems=()) -> None:
         self.rejected = np.zeros(n, dtype=bool)
         self.problems: list[FeatureProblem] = []
         self.ids = ids
+        errors = [p for p in reader_problems if p.index is not None and p.severity == "error"]
+        self.reported = {(p.index, p.field) for p in errors}
+        self.unread = {p.index for p in errors if p.field in _UNREAD_FIELDS}
+        self.rejected[[p.index for p in errors]] = True
+        self.problems.extend(reader_problems)
 
     def error(self, i: int, field: str, value: object, reason: str, fix: str) -> None:
         self.rejected[i] = True
+        if (i, field) in self.reported or i in self.unread:
+            return
         self.problems.append(
             FeatureProblem(int(i), self.ids[i], field, shorten(value), reason, fix)
         )
@@ -369,14 +385,20 @@ def _check_number(
 ) -> np.ndarray:
     values = _column(raw.properties, name)
     if _only(values, (int, float, type(None))):
-        numbers = np.array([np.nan if v is None else v for v in values.to_numpy()], dtype=float)
+        plain = [np.nan if v is None else v for v in values.to_numpy()]
+        try:
+            numbers = np.array(plain, dtype=float)
+        except OverflowError:  # an integer too large for a float: infinite, so refused
+            numbers = np.array(list(map(_as_float, plain)), dtype=float)
     else:
         objects = values.to_numpy()
         wrong_kind = np.fromiter(
             (type(v) in (bool, dict, list) for v in objects), dtype=bool, count=len(objects)
         )
         cleaned = [
-            None if bad else (v.strip() if type(v) is str else v)
+            None
+            if bad
+            else (v.strip() if type(v) is str else _as_float(v) if type(v) is int else v)
             for v, bad in zip(objects, wrong_kind, strict=True)
         ]
         numbers = pd.to_numeric(pd.Series(cleaned, dtype=object), errors="coerce").to_numpy(
@@ -403,9 +425,19 @@ def _check_number(
     )
     what = f"a {'whole ' if integer else ''}number {bound}"
     for i in np.flatnonzero(bad):
-        c.error(i, name, values[i], f"{name} must be {what}", fix)
+        infinite = " (it is infinite: a number too large, such as 1e400)"
+        reason = f"{name} must be {what}" + (infinite if np.isinf(numbers[i]) else "")
+        c.error(i, name, values[i], reason, fix)
     numbers[bad] = np.nan
     return numbers
+
+
+def _as_float(value: object) -> float:
+    """Return ``float(value)``; an integer too large for a float is infinite (of its sign)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
 
 
 def _check_text(raw: RawFeatures, c: _Collector, name: str) -> pd.Series:
@@ -447,7 +479,8 @@ def _check_text(raw: RawFeatures, c: _Collector, name: str) -> pd.Series:
             i,
             name,
             out[i],
-            f"{name} is longer than {schema.MAX_TEXT_LENGTH} characters",
+            f"{name} is longer than the limit of {limit:,} characters "
+            f"(geo.schema.MAX_TEXT_LENGTH): it has {len(out[i]):,}",
             "shorten it; keep long reports in the source and cite it",
         )
     if not only_text:
@@ -691,9 +724,7 @@ def validate_features(
     today = options.today or dt.datetime.now(dt.UTC).date()
     n = len(raw)
     sha = sha256 or hashlib.sha256(filename.encode()).hexdigest()
-    c = _Collector(n, list(raw.ids) if raw.ids else [None] * n)
-    c.rejected[[p.index for p in raw.problems if p.index is not None]] = True
-    c.problems.extend(raw.problems)
+    c = _Collector(n, list(raw.ids) if raw.ids else [None] * n, raw.problems)
     file_problems = list(raw.warnings)
     ids = _check_ids(raw, c, stem=PurePath(filename).stem or "incident", sha=sha, existing=existing)
     types = _check_types(raw, c)

@@ -91,3 +91,16 @@ def pg_url(pg_server):
     joint = "&" if "?" in pg_server.url else "?"
     yield f"{pg_server.url}{joint}options=-csearch_path%3D{schema},public"
     pg_server.sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture(scope="session")
+def hostile_report(tmp_path_factory):
+    """A store of hostile incidents (tests/hostile_fixtures.py) and its map.html and report.pdf.
+
+    Made once a session through ``python -m geo ingest`` and ``python -m geo report``:
+    the static checks (tests/test_escaping.py) and the browser (tests/test_browser.py)
+    share it.
+    """
+    from hostile_fixtures import build_hostile_report
+
+    return build_hostile_report(tmp_path_factory.mktemp("hostile"))

@@ -3,6 +3,11 @@
 What only a browser shows: the map frame draws the border and the sectors from
 the vendored Leaflet, an upload goes through, hostile incident text fires no
 dialog when its popup and tooltip open, and no request leaves 127.0.0.1.
+
+Issue 11: a file whose name is HTML, with every text field a payload
+(tests/hostile_fixtures.py), runs nothing in the upload report, the stored batches,
+the map's popups and tooltips and the ranked table; nor does the standalone
+map.html of ``python -m geo report``, opened from a file:// URL.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from hostile_fixtures import FILE_NAME
 
 import layers
 from geo import settings
@@ -231,4 +237,137 @@ def test_map_upload_escaping_and_no_outside_request(server, browser, tmp_path):
                and urlsplit(u).hostname != "127.0.0.1"]  # fmt: skip
     assert outside == []
     assert any("/app/static/vendor/leaflet/leaflet.js" in u for u in requests)
+    context.close()
+
+
+# --- issue 11: every text a person sees, and the file's name, in the app and in map.html ---
+
+# Opens every popup and tooltip of the last Leaflet map; returns the popups' text.
+_OPEN_ALL = """() => {
+    const maps = window.__maps || [];
+    if (!maps.length) { return null; }
+    const texts = [];
+    const visit = (layer) => {
+        if (layer.getLayers) { layer.getLayers().forEach(visit); }
+        if (layer.getPopup && layer.getPopup() && layer._map) {
+            layer.openPopup();
+            const el = layer.getPopup().getElement();
+            if (el) { texts.push(el.innerText); }
+        }
+        if (layer.getTooltip && layer.getTooltip() && layer._map) { layer.openTooltip(); }
+    };
+    maps[maps.length - 1].eachLayer(visit);
+    return texts.join("\\n");
+}"""
+# Elements a payload would have made: event handlers, javascript: links, the img of src x.
+_INJECTED = """() => document.querySelectorAll(
+    '[onerror], [onload], [onclick], [onmouseover], a[href^="javascript:"], img[src="x"]'
+).length"""
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _assert_literal(popups: str, *, file_stem: str | None = None) -> None:
+    """Each payload the popups show is there as text (escaped HTML reads as the original)."""
+    from hostile_fixtures import payload
+
+    shown = _flat(popups)
+    for field in ("description", "source", "location_note", "commodity", "unit"):
+        assert _flat(payload(field)) in shown, field
+    assert "H-1<b>${x}</b>" in shown  # an id, as given
+    if file_stem:
+        assert f"Id: {file_stem}-" in shown  # the id generated from the file's name
+
+
+def test_standalone_map_html_runs_nothing_from_a_file_url(browser, hostile_report):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    context.add_init_script(_HOOK_MAPS)
+    page = context.new_page()
+    dialogs: list[str] = []
+    requests: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(hostile_report["html"].as_uri())
+    page.locator(".leaflet-container").wait_for(timeout=30_000)
+    popups = page.wait_for_function(
+        f"() => {{ const t = ({_OPEN_ALL})(); return t && t.includes('H-1') ? t : false; }}",
+        polling=500,
+        timeout=30_000,
+    ).json_value()
+    page.wait_for_timeout(1000)  # give any injected handler time to fire
+    assert dialogs == []
+    assert page.evaluate(_INJECTED) == 0
+    _assert_literal(popups, file_stem=Path(FILE_NAME).stem)
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    context.close()
+
+
+def test_hostile_file_name_and_fields_run_nothing_in_the_app(server, browser):
+    from hostile_fixtures import hostile_features, payload
+
+    features = hostile_features(fraction=0.3)
+    rejected = json.loads(json.dumps(features[1]))
+    rejected["properties"].update(id="H-rejected", type=payload("type"))
+    document = {"type": "FeatureCollection", "features": [*features, rejected]}
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(_HOOK_MAPS)
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(server)
+    page.get_by_text("Lebanon–Syria border monitor").first.wait_for(timeout=60_000)
+
+    # The upload report: the file's name in the uploader, the counts, the rejected feature
+    # (its hostile type in the problems table) and the preview of the accepted ones.
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("input[type=file]").set_input_files(
+        files=[
+            {
+                "name": FILE_NAME,
+                "mimeType": "application/geo+json",
+                "buffer": json.dumps(document).encode(),
+            }
+        ]
+    )
+    commit = page.get_by_role("button", name=f"Commit {len(features)} valid incident(s)")
+    commit.wait_for(timeout=60_000)
+    chip = page.locator("[data-testid='stFileChipName']").first  # shortened in the middle
+    assert chip.get_attribute("title") == FILE_NAME  # the name as text, not run
+    assert chip.inner_text().startswith("<img ")
+    page.get_by_text("1 feature(s) rejected").wait_for(timeout=30_000)
+    commit.click()
+    page.get_by_text(f"Stored {len(features)} incident(s)").wait_for(timeout=60_000)
+    page.get_by_text("Stored batches").first.click()  # the batches, with the file's name
+    batches = page.locator("[data-testid='stExpander']").filter(has_text="Stored batches")
+    batches.locator("[data-testid='stDataFrame']").wait_for(timeout=30_000)
+
+    # The map: every popup and tooltip opened; the ranked table below it, a row chosen.
+    page.get_by_role("tab", name="Map and ranking").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"iframe[title='streamlit_folium.st_folium']\")"
+        ".length === 1",
+        timeout=60_000,
+    )
+    frame = page.locator("iframe[title='streamlit_folium.st_folium']")
+    page.frame_locator("iframe[title='streamlit_folium.st_folium']").locator(
+        ".leaflet-container"
+    ).wait_for(timeout=60_000)
+    map_frame = frame.element_handle().content_frame()
+    popups = map_frame.wait_for_function(  # the map after the upload: it has H-1
+        f"() => {{ const t = ({_OPEN_ALL})(); return t && t.includes('H-1') ? t : false; }}",
+        polling=500,  # each poll opens every popup: unescaped, a storm of dialogs
+        timeout=60_000,
+    ).json_value()
+    table = page.locator("[data-testid='stDataFrame']").first
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    page.mouse.click(box["x"] + 15, box["y"] + 52)  # the first row of the ranked table
+    page.wait_for_timeout(1500)  # give any injected handler time to fire
+
+    assert dialogs == []
+    assert page.evaluate(_INJECTED) == 0
+    assert map_frame.evaluate(_INJECTED) == 0
+    _assert_literal(popups, file_stem=Path(FILE_NAME).stem)
     context.close()

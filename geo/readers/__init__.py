@@ -6,11 +6,13 @@ checked), their longitude and latitude in EPSG:4326, and the problems found
 while reading. Checking the values is :mod:`geo.validation`'s job.
 
 A problem with the whole file (not UTF-8, not JSON, too deep, too many
-features, an unknown ``crs``, ...) raises :class:`geo.errors.ValidationError`;
-a problem with one feature (a Polygon instead of a Point, a missing
-coordinate, ...) is recorded in :attr:`RawFeatures.problems` and the other
-features are still read. Whatever the bytes, a reader returns or raises
-:class:`~geo.errors.ValidationError`, never another exception.
+features, an unknown ``crs``, an image or an archive under an incident file's
+name, a damaged GeoPackage, an ACLED export without its required columns, ...)
+raises :class:`geo.errors.ValidationError`; a problem with one feature (a Polygon
+instead of a Point, a missing coordinate, ...) is recorded in
+:attr:`RawFeatures.problems` and the other features are still read. Whatever the
+bytes, a reader returns or raises :class:`~geo.errors.ValidationError`, never another
+exception.
 
 The package holds one module a format, and :func:`read_incident_file`, which
 chooses among them:
@@ -42,7 +44,9 @@ from geo.readers.common import (
     decode_text,
     detect_format,
     file_error,
+    printable,
     shorten,
+    sniff_binary,
 )
 from geo.readers.geojson import read_geojson
 from geo.readers.geopackage import read_geopackage
@@ -81,6 +85,7 @@ def read_incident_file(
     if not data:
         raise file_error("file", "", "the file is empty", "upload a file with at least one feature")
     fmt = detect_format(data, filename)
+    sniff_binary(data, filename, fmt)
     if fmt == "gpkg":
         return read_geopackage(data, max_features=max_features)
     text = decode_text(data)
@@ -99,6 +104,7 @@ __all__ = [
     "decode_text",
     "detect_format",
     "file_error",
+    "printable",
     "read_acled_frame",
     "read_csv",
     "read_geojson",
@@ -106,4 +112,5 @@ __all__ = [
     "read_incident_file",
     "read_ndjson",
     "shorten",
+    "sniff_binary",
 ]

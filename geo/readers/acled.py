@@ -10,6 +10,7 @@ import pandas as pd
 from geo import schema
 from geo.errors import FeatureProblem
 from geo.readers.common import (
+    CSV_COORDINATE_COLUMNS,
     RawFeatures,
     _check_count,
     _coordinate_columns,
@@ -20,6 +21,9 @@ from geo.readers.common import (
 
 #: Columns that mark a CSV as an ACLED export.
 ACLED_MARKER_COLUMNS = ("event_id_cnty", "event_type")
+#: Columns an ACLED export must have (besides the markers; the coordinates may also be
+#: named as in :data:`~geo.readers.common.CSV_COORDINATE_COLUMNS`).
+ACLED_REQUIRED_COLUMNS = ("event_id_cnty", "event_date", "event_type", "latitude", "longitude")
 
 _ACLED_DATE = re.compile(r"^\s*(\d{1,2}) ([A-Za-z]+) (\d{4})\s*$")
 
@@ -97,6 +101,22 @@ def read_acled_frame(frame: pd.DataFrame, *, max_features: int) -> RawFeatures:
     ``fatalities`` kept; ``location``/``admin2``/``admin1`` and the precision
     code go into ``location_note``.
     """
+    has_coordinates = any(
+        lat in frame.columns and lon in frame.columns for lat, lon in CSV_COORDINATE_COLUMNS
+    )
+    missing = [
+        c
+        for c in ACLED_REQUIRED_COLUMNS
+        if c not in frame.columns and not (c in ("latitude", "longitude") and has_coordinates)
+    ]
+    if missing:
+        raise file_error(
+            "header",
+            ", ".join(missing),
+            f"the ACLED export lacks its required column(s) {', '.join(missing)} (an ACLED "
+            f"export has {', '.join(ACLED_REQUIRED_COLUMNS)})",
+            "export the events again from ACLED with all columns, or add the missing ones",
+        )
     if frame.empty:
         raise file_error("file", "", "the ACLED export has no rows", "export at least one event")
     _check_count(len(frame), max_features)

@@ -11,6 +11,7 @@ and ACLED).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import PurePath
@@ -35,6 +36,56 @@ CSV_COORDINATE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 #: Text shown for a value in a message (longer values are shortened).
 _MAX_SHOWN = 80
+
+#: Characters no stored text may hold: NUL (programs that read C strings, GDAL among
+#: them, stop there) and lone UTF-16 surrogates (``\\ud800`` as a JSON escape: half of a
+#: pair, not a character; UTF-8 cannot encode one, so the store, the app and a terminal
+#: fail on it).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+#: The same, and the other control characters: escaped wherever a file name is printed.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: A ``\\u0000`` or surrogate escape in JSON text (a cheap test before looking closer).
+_ODD_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+
+_ITSELF = "upload the incident file itself (GeoJSON, CSV or GeoPackage)"
+#: First bytes of files that are often renamed or mistaken for an incident file.
+MAGIC_NUMBERS: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image", _ITSELF),
+    (b"\xff\xd8\xff", "a JPEG image", _ITSELF),
+    (b"GIF8", "a GIF image", _ITSELF),
+    (b"II*\x00", "a TIFF image", _ITSELF),
+    (b"MM\x00*", "a TIFF image", _ITSELF),
+    (b"%PDF-", "a PDF document", _ITSELF),
+    (
+        b"PK\x03\x04",
+        "a ZIP archive (a .xlsx, .docx, .kmz or zipped shapefile is one too)",
+        "unzip it and upload the GeoJSON, CSV or GeoPackage inside; save a spreadsheet as CSV",
+    ),
+    (b"PK\x05\x06", "an empty ZIP archive", _ITSELF),
+    (b"\x1f\x8b", "a gzip-compressed file", "decompress it and upload the file inside"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract it and upload the file inside"),
+    (b"Rar!\x1a\x07", "a RAR archive", "extract it and upload the file inside"),
+    (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        "an old Microsoft Office file (.xls or .doc)",
+        "save the sheet as CSV (UTF-8) and upload that",
+    ),
+)
+
+
+def _escape_match(match: re.Match) -> str:
+    return ascii(match.group())[1:-1]  # '\\x00', '\\ud800'
+
+
+def printable(text: str, *, controls: bool = False) -> str:
+    r"""Return ``text`` with NUL and lone surrogates written as escapes (``\x00``, ``\ud800``).
+
+    What a message, a report or a terminal can show without failing. With ``controls``
+    every other control character (tab, newline, escape...) is escaped too, for a file
+    name printed on a terminal (an escape sequence there would steer the terminal).
+    """
+    pattern = _UNPRINTABLE if controls else UNSTORABLE
+    return pattern.sub(_escape_match, text) if pattern.search(text) else text
 
 
 @dataclass
@@ -71,8 +122,11 @@ class RawFeatures:
 
 
 def shorten(value: object, limit: int = _MAX_SHOWN) -> str:
-    """Return ``value`` as text of at most ``limit`` characters, for messages."""
-    text = value if isinstance(value, str) else repr(value)
+    """Return ``value`` as text of at most ``limit`` characters, for messages.
+
+    NUL and lone surrogates are written as escapes (:func:`printable`).
+    """
+    text = printable(value) if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -103,6 +157,35 @@ def detect_format(data: bytes, filename: str) -> str:
         return "geojson"
     head = data.lstrip()[:1]
     return "geojson" if head in (b"{", b"[", b"\x1e") else "csv"
+
+
+def sniff_binary(data: bytes, filename: str, fmt: str) -> None:
+    """Raise ValidationError when the bytes are a known binary kind (an image, an archive...).
+
+    A PNG or a ZIP renamed ``.geojson`` (or ``.gpkg``) is named for what it is, instead
+    of failing later as "not UTF-8" or "not a readable GeoPackage".
+
+    Parameters
+    ----------
+    data
+        The file's bytes.
+    filename
+        Its name (for the message).
+    fmt
+        The format its name or content suggested (:data:`FORMATS`).
+    """
+    for magic, what, fix in MAGIC_NUMBERS:
+        if data.startswith(magic):
+            suffix = PurePath(filename or "").suffix
+            named = f"its name ends {suffix!r} but " if suffix else ""
+            expected = "a GeoPackage" if fmt == "gpkg" else "an incident file"
+            raise file_error(
+                "file",
+                data[:8],
+                f"the file is {what}, not {expected}: {named}its content is not "
+                "GeoJSON, CSV or GeoPackage",
+                fix,
+            )
 
 
 def decode_text(data: bytes) -> str:
@@ -180,18 +263,81 @@ def _too_deep(max_depth: int, depth: int | str) -> ValidationError:
     )
 
 
-def _loads(text: str, *, max_depth: int, data: bytes | None = None) -> object:
-    """Parse JSON text (``data``: the same as bytes), refusing nesting deeper than ``max_depth``."""
+@dataclass
+class JsonOddities:
+    r"""What a JSON parse met that Python's parser would otherwise hide.
+
+    ``json.loads`` keeps the last of a key given twice, turns ``NaN`` and ``Infinity``
+    (not JSON, RFC 8259) into floats, and ``\u0000`` or a lone ``\ud800`` into text
+    the store cannot keep. :func:`json_decoder` records each, so that the reader can
+    reject the feature and name the field; when nothing odd was met (the usual case)
+    nothing needs a second look.
+
+    Attributes
+    ----------
+    duplicates
+        ``id()`` of each object that gave a key twice -> those keys.
+    constants
+        ``id()`` of each float read from ``NaN``, ``Infinity`` or ``-Infinity`` -> the literal.
+    odd_text
+        The text holds a ``\u0000`` or a surrogate escape (strings need a look).
+    """
+
+    duplicates: dict[int, list[str]] = field(default_factory=dict)
+    constants: dict[int, str] = field(default_factory=dict)
+    odd_text: bool = False
+    _alive: list = field(default_factory=list, repr=False)  # keeps the ids above unique
+
+    def __bool__(self) -> bool:
+        return bool(self.duplicates or self.constants or self.odd_text)
+
+    def look_at(self, text: str) -> None:
+        """Note whether ``text`` holds escapes that may decode to unstorable text."""
+        self.odd_text = self.odd_text or bool(_ODD_ESCAPE.search(text))
+
+
+def json_decoder(oddities: JsonOddities) -> json.JSONDecoder:
+    """Return a JSON decoder that records duplicated keys and NaN/Infinity in ``oddities``."""
+
+    def pairs_hook(pairs: list[tuple[str, object]]) -> dict:
+        value = dict(pairs)
+        if len(value) != len(pairs):
+            seen: set[str] = set()
+            repeated = []
+            for key, _ in pairs:
+                if key in seen and key not in repeated:
+                    repeated.append(key)
+                seen.add(key)
+            oddities.duplicates[id(value)] = repeated
+            oddities._alive.append(value)
+        return value
+
+    def constant(literal: str) -> float:
+        value = float(literal)  # a new object each time: its id names this occurrence
+        oddities.constants[id(value)] = literal
+        oddities._alive.append(value)
+        return value
+
+    return json.JSONDecoder(object_pairs_hook=pairs_hook, parse_constant=constant)
+
+
+def _loads(text: str, *, max_depth: int, data: bytes | None = None) -> tuple[object, JsonOddities]:
+    """Parse JSON text (``data``: the same as bytes), refusing nesting deeper than ``max_depth``.
+
+    Returns the value and what the parse met that needs a second look (:class:`JsonOddities`).
+    """
     estimate = _structural_depth(data if data is not None else text)
+    oddities = JsonOddities()
+    oddities.look_at(text)
     try:
-        value = json.loads(text)
+        value = json_decoder(oddities).decode(text)
     except RecursionError:
         raise _too_deep(max_depth, f"over {max_depth}") from None
     if estimate > max_depth:
         depth = _exact_depth(value)
         if depth > max_depth:
             raise _too_deep(max_depth, depth)
-    return value
+    return value, oddities
 
 
 def _property_frame(rows: list[dict], warnings: list[FeatureProblem]) -> pd.DataFrame:

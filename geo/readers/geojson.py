@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 
 from geo import settings
+from geo.errors import ValidationError
 from geo.readers.common import RawFeatures, _check_count, _loads, file_error
 from geo.readers.features import _features_to_raw
 from geo.readers.ndjson import read_ndjson
+
+#: Members of the top-level object whose repetition makes the whole file ambiguous.
+_TOP_MEMBERS = ("type", "features", "crs")
 
 _WGS84_NAMES = {
     "urn:ogc:def:crs:ogc:1.3:crs84",
@@ -71,7 +75,7 @@ def read_geojson(
         The file's bytes, when at hand (spares re-encoding for the depth check).
     """
     try:
-        value = _loads(text, max_depth=max_depth, data=data)
+        value, oddities = _loads(text, max_depth=max_depth, data=data)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" or text.lstrip().startswith("\x1e"):
             return read_ndjson(text, max_features=max_features, max_depth=max_depth)
@@ -82,6 +86,8 @@ def read_geojson(
             "fix the JSON syntax there (a validator such as jsonlint shows it), or export "
             "the file again",
         ) from None
+    except ValidationError:  # too deep: a ValueError too, but already ours
+        raise
     except ValueError as exc:  # e.g. an integer with more than 4300 digits
         raise file_error("file", str(exc), "not valid JSON", "export the file again") from None
     if not isinstance(value, dict):
@@ -91,6 +97,15 @@ def read_geojson(
             f"the JSON is a {type(value).__name__}, not a GeoJSON object",
             "write a FeatureCollection: "
             '{"type": "FeatureCollection", "features": [{"type": "Feature", ...}]}',
+        )
+    repeated = [k for k in oddities.duplicates.get(id(value), ()) if k in _TOP_MEMBERS]
+    if repeated:
+        raise file_error(
+            repeated[0],
+            repeated[0],
+            f"the member {repeated[0]!r} is given twice at the top of the file: which one "
+            "is meant is ambiguous (JSON readers disagree)",
+            f"keep one {repeated[0]!r}",
         )
     gtype = value.get("type")
     transformer = _crs_transformer(value["crs"]) if "crs" in value else None
@@ -130,4 +145,4 @@ def read_geojson(
     if not features:
         raise file_error("features", "[]", "the file holds no features", "add at least one Feature")
     _check_count(len(features), max_features)
-    return _features_to_raw(features, "geojson", transformer)
+    return _features_to_raw(features, "geojson", transformer, oddities=oddities)

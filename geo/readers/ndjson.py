@@ -6,12 +6,14 @@ import json
 
 from geo.errors import FeatureProblem
 from geo.readers.common import (
+    JsonOddities,
     RawFeatures,
     _check_count,
     _exact_depth,
     _structural_depth,
     _too_deep,
     file_error,
+    json_decoder,
     shorten,
 )
 from geo.readers.features import _UNPARSABLE, _features_to_raw
@@ -37,9 +39,12 @@ def read_ndjson(text: str, *, max_features: int, max_depth: int) -> RawFeatures:
                 raise _too_deep(max_depth, depth)
     features: list = []
     problems: list[FeatureProblem] = []
+    oddities = JsonOddities()
+    oddities.look_at(text)
+    decode = json_decoder(oddities).decode
     for i, line in enumerate(lines):
         try:
-            features.append(json.loads(line))
+            features.append(decode(line))
         except (ValueError, RecursionError) as exc:
             features.append(_UNPARSABLE)
             problems.append(
@@ -52,4 +57,4 @@ def read_ndjson(text: str, *, max_features: int, max_depth: int) -> RawFeatures:
                     "write one complete Feature object per line",
                 )
             )
-    return _features_to_raw(features, "ndjson", None, problems=problems)
+    return _features_to_raw(features, "ndjson", None, problems=problems, oddities=oddities)
