@@ -246,17 +246,25 @@ def test_map_upload_escaping_and_no_outside_request(server, browser, tmp_path):
 _OPEN_ALL = """() => {
     const maps = window.__maps || [];
     if (!maps.length) { return null; }
+    const m = maps[maps.length - 1];
     const texts = [];
+    // markers inside a cluster are off the map: open theirs on the map at their position
     const visit = (layer) => {
         if (layer.getLayers) { layer.getLayers().forEach(visit); }
-        if (layer.getPopup && layer.getPopup() && layer._map) {
-            layer.openPopup();
-            const el = layer.getPopup().getElement();
+        const popup = layer.getPopup && layer.getPopup();
+        if (popup) {
+            if (layer._map) { layer.openPopup(); }
+            else if (layer.getLatLng) { m.openPopup(popup.setLatLng(layer.getLatLng())); }
+            const el = popup.getElement();
             if (el) { texts.push(el.innerText); }
         }
-        if (layer.getTooltip && layer.getTooltip() && layer._map) { layer.openTooltip(); }
+        const tip = layer.getTooltip && layer.getTooltip();
+        if (tip) {
+            if (layer._map) { layer.openTooltip(); }
+            else if (layer.getLatLng) { m.openTooltip(tip.setLatLng(layer.getLatLng())); }
+        }
     };
-    maps[maps.length - 1].eachLayer(visit);
+    m.eachLayer(visit);
     return texts.join("\\n");
 }"""
 # Elements a payload would have made: event handlers, javascript: links, the img of src x.
