@@ -103,6 +103,31 @@ class BatchInfo:
             )
 
 
+def audit_values(
+    at: object,
+    action: str,
+    batch_id: str | None,
+    *,
+    batch: BatchInfo | None = None,
+    accepted: int | None = None,
+    note: str | None = None,
+    user: str | None = None,
+) -> tuple:
+    """Return an audit row's values in :data:`AUDIT_COLUMNS` order (``event_id`` left out).
+
+    ``batch``: where an added batch came from; ``user`` defaults to the batch's, then to
+    :func:`current_user`. Every backend writes its audit rows from this.
+    """
+    b = batch
+    source = (
+        (b.source_file, b.sha256, b.format, b.features, accepted, b.rejected, b.warnings)
+        if b is not None
+        else (None,) * 7
+    )
+    who = user or (b.user if b is not None else None) or current_user()
+    return (at, action, batch_id, *source, who, note)
+
+
 def now_utc() -> pd.Timestamp:
     """Return the time of a write: now, UTC, to the millisecond."""
     return pd.Timestamp.now(tz="UTC").floor("ms")

@@ -51,6 +51,7 @@ from geo.store.base import (
     BATCH_ACTIONS,
     BatchInfo,
     IncidentStore,
+    audit_values,
     current_user,
     new_batch_id,
     now_utc,
@@ -325,18 +326,13 @@ class GeoPackageStore(IncidentStore):
         user: str | None = None,
     ) -> None:
         """Append an audit row (``batch``: where an added batch came from)."""
-        b = batch
-        user = user or (b.user if b is not None else None)
-        source = (
-            (b.source_file, b.sha256, b.format, b.features, accepted, b.rejected, b.warnings)
-            if b is not None
-            else (None,) * 7
-        )
         con.execute(
             f'INSERT INTO "{AUDIT_TABLE}" (at, action, batch_id, source_file, source_sha256, '
             "format, features, accepted_count, rejected_count, warning_count, user, note) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (at, action, batch_id, *source, user or current_user(), note),
+            audit_values(
+                at, action, batch_id, batch=batch, accepted=accepted, note=note, user=user
+            ),
         )
 
     def undo(self, batch_id: str | None = None, *, user: str | None = None) -> int:

@@ -52,6 +52,7 @@ from geo.store.base import (
     BATCH_ACTIONS,
     BatchInfo,
     IncidentStore,
+    audit_values,
     current_user,
     new_batch_id,
     now_utc,
@@ -356,17 +357,12 @@ class PostgisStore(IncidentStore):
         user: str | None = None,
     ) -> None:
         """Append an audit row (``batch``: where an added batch came from)."""
-        b = batch
-        user = user or (b.user if b is not None else None)
-        source = (
-            (b.source_file, b.sha256, b.format, b.features, accepted, b.rejected, b.warnings)
-            if b is not None
-            else (None,) * 7
-        )
         con.execute(
             f'INSERT INTO "{AUDIT_TABLE}" ({quoted(AUDIT_COLUMNS[1:])}) '
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (at, action, batch_id, *source, user or current_user(), note),
+            audit_values(
+                at, action, batch_id, batch=batch, accepted=accepted, note=note, user=user
+            ),
         )
 
     def undo(self, batch_id: str | None = None, *, user: str | None = None) -> int:
