@@ -187,30 +187,8 @@ def test_map_upload_escaping_and_no_outside_request(server, browser, tmp_path):
     # more incidents than are drawn one by one, so most markers sit inside clusters, off
     # the map: their popups and tooltips are opened on the map at the marker's position.
     shown = map_frame.wait_for_function(
-        """() => {
-            const maps = window.__maps || [];
-            if (!maps.length) { return false; }
-            const m = maps[maps.length - 1];
-            const texts = [];
-            const visit = (layer) => {
-                if (layer.getLayers) { layer.getLayers().forEach(visit); }
-                const popup = layer.getPopup && layer.getPopup();
-                if (popup) {
-                    if (layer._map) { layer.openPopup(); }
-                    else if (layer.getLatLng) { m.openPopup(popup.setLatLng(layer.getLatLng())); }
-                    const el = popup.getElement();
-                    if (el) { texts.push(el.innerText); }
-                }
-                const tip = layer.getTooltip && layer.getTooltip();
-                if (tip) {
-                    if (layer._map) { layer.openTooltip(); }
-                    else if (layer.getLatLng) { m.openTooltip(tip.setLatLng(layer.getLatLng())); }
-                }
-            };
-            m.eachLayer(visit);
-            const joined = texts.join("\\n");
-            return joined.includes("XSS-0") && joined.includes("XSS-1") ? joined : false;
-        }""",
+        f"() => {{ const t = ({_OPEN_ALL})(); "
+        "return t && t.includes('XSS-0') && t.includes('XSS-1') ? t : false; }",
         timeout=60_000,
     )
     texts = [shown.json_value()]
