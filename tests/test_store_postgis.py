@@ -224,6 +224,72 @@ def test_a_bulk_load_rebuilds_the_spatial_index_and_keeps_the_contract(pg_url, m
     assert len(near) == 27
 
 
+# --- how a read travels ------------------------------------------------------------------
+
+
+def awkward_incidents(n: int) -> pd.DataFrame:
+    """``n`` incidents whose text needs CSV quoting: quotes, commas, new lines, empty, NULL."""
+    texts = ["plain", 'a "quoted" word', "comma, then more", "two\nlines", "", None, "ünï ✓"]
+    frame = incidents([f"R{i:04d}" for i in range(n)])
+    frame["description"] = [texts[i % len(texts)] for i in range(n)]
+    frame["actor1"] = [texts[(i + 3) % len(texts)] for i in range(n)]
+    frame["quantity"] = [None if i % 5 == 0 else i / 7 for i in range(n)]
+    frame["date"] = pd.to_datetime("2025-01-01") + pd.to_timedelta(
+        [i % 400 for i in range(n)], unit="D"
+    )
+    return frame
+
+
+def test_a_read_parsed_in_many_pieces_as_it_arrives_equals_one_piece(pg_url, monkeypatch):
+    import geo.store.postgis as postgis
+
+    store = open_store(pg_url)
+    store_frame(store, awkward_incidents(700))
+    whole = store.read(since="2025-02-01")
+    pieces = []
+    parse = postgis.parse_rows
+
+    def counted(*args, **kwargs):
+        pieces.append(kwargs.get("rows"))
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(postgis, "PARSE_CHUNK_BYTES", 256)
+    monkeypatch.setattr(postgis, "parse_rows", counted)
+    chunked = store.read(since="2025-02-01")
+    assert len(pieces) > 50 and sum(pieces) == len(chunked) == len(whole)
+    pd.testing.assert_frame_equal(pd.DataFrame(chunked), pd.DataFrame(whole))
+    assert chunked["description"].isna().sum() == whole["description"].isna().sum() > 0
+    assert (chunked["description"] == "").sum() > 0  # empty text stays text, not NULL
+
+
+def test_rows_moved_on_disk_are_read_in_stored_order(pg_url):
+    store = open_store(pg_url)
+    store_frame(store, awkward_incidents(300))
+    before = store.read()["id"].tolist()
+    # an UPDATE writes new row versions at the end of the table: a scan meets them last
+    sql(store._url, "UPDATE incidents SET unit = 'kg' WHERE id < 'R0100'")
+    scanned = [r[0] for r in sql(store._url, "SELECT id FROM incidents")]
+    assert scanned != before  # the table's physical order did change
+    after = store.read()
+    assert after["id"].tolist() == before and set(after.loc[:99, "unit"]) == {"kg"}
+
+
+def test_copies_side_by_side_report_the_failing_one_and_leave_both_usable(pg_url):
+    from geo.store.postgis import CopyJob, copy_together
+
+    with (
+        psycopg.connect(pg_url, autocommit=True) as a,
+        psycopg.connect(pg_url, autocommit=True) as b,
+    ):
+        long = "COPY (SELECT g FROM generate_series(1, 50000) g) TO STDOUT"
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            copy_together([CopyJob(a, long), CopyJob(b, "COPY (SELECT 1/0) TO STDOUT")])
+        assert a.execute("SELECT 1").fetchone() == (1,)
+        assert b.execute("SELECT 2").fetchone() == (2,)
+        (job,) = copy_together([CopyJob(a, "COPY (SELECT %s::text) TO STDOUT", ["it's"])])
+        assert job.pieces == [b"it's\n"] and job.rows == 1
+
+
 # --- what QGIS and other GIS tools read --------------------------------------------------------
 
 

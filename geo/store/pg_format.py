@@ -25,6 +25,7 @@ import io
 import os
 import re
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import geopandas as gpd
@@ -33,6 +34,9 @@ import pandas as pd
 
 from geo import schema
 from geo.store.base import AUDIT_COLUMNS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: URL schemes of a PostgreSQL store (libpq's own).
 SCHEMES = ("postgresql", "postgres")
@@ -317,60 +321,94 @@ def _select_expr(name: str) -> str:
     return f'"{name}"'
 
 
-def select_sql(columns: Sequence[str], where: Sequence[str]) -> str:
-    """Return the COPY of incident ``columns`` and ``x``, ``y`` in stored order, filtered.
+def select_sql(columns: Sequence[str], where: Sequence[str], *, with_fid: bool = False) -> str:
+    """Return the COPY of incident ``columns``, ``x`` and ``y``, filtered.
 
-    ``where``: SQL conditions with ``%s`` placeholders (joined with AND).
+    ``where``: SQL conditions with ``%s`` placeholders (joined with AND). In stored
+    order (``ORDER BY fid``, through the primary key), or with ``with_fid`` in no order
+    (a sequential scan, cheaper for the server), each row led by its ``fid``, which
+    :func:`parse_copy` sorts by.
     """
-    select = ", ".join([*(_select_expr(c) for c in columns), 'ST_X("geom")', 'ST_Y("geom")'])
+    exprs = [_select_expr(c) for c in columns] + ['ST_X("geom")', 'ST_Y("geom")']
+    order = ' ORDER BY "fid"'
+    if with_fid:
+        exprs.insert(0, '"fid"')
+        order = ""
     condition = f" WHERE {' AND '.join(where)}" if where else ""
-    return f'COPY (SELECT {select} FROM "{LAYER}"{condition} ORDER BY "fid") TO STDOUT (FORMAT csv)'
+    return (
+        f'COPY (SELECT {", ".join(exprs)} FROM "{LAYER}"{condition}{order}) TO STDOUT (FORMAT csv)'
+    )
 
 
 def batches_sql(where: Sequence[str]) -> str:
-    """Return the SELECT of the store's columns once per batch among the rows ``where`` selects.
+    """Return the COPY of the store's columns once per batch among the rows ``where`` selects.
 
     ``ingested_at`` comes as milliseconds since 1970. A read sends these once per batch
     instead of once per row (half the bytes of a row) when each batch has one set.
     """
     condition = f" WHERE {' AND '.join(where)}" if where else ""
     select = ", ".join(_select_expr(c) for c in schema.STORE_COLUMNS)
-    return f'SELECT DISTINCT {select} FROM "{LAYER}"{condition}'
+    return f'COPY (SELECT DISTINCT {select} FROM "{LAYER}"{condition}) TO STDOUT (FORMAT csv)'
 
 
-def parse_copy(
-    data: bytes, columns: Sequence[str], *, rows: int | None = None
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Return the columns (pandas) and Point geometries of :func:`select_sql`'s rows.
-
-    Dates come as ``datetime64`` days, times as UTC ``datetime64``; an unquoted empty
-    field is NULL, a quoted one an empty text. ``rows``: how many rows ``data`` holds,
-    if known (when every row is one line, Arrow's quicker parser is used).
-    """
+def _arrow_types(columns: Sequence[str], with_fid: bool) -> dict:
     import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import shapely
 
     arrow_types = {"str": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
-    types = {
+    types = {"__fid": pa.int64()} if with_fid else {}
+    types |= {
         c: arrow_types.get(schema.INCIDENT_DTYPES[c], pa.int64())  # days, milliseconds
         for c in columns
     }
-    types |= {"__x": pa.float64(), "__y": pa.float64()}
+    return types | {"__x": pa.float64(), "__y": pa.float64()}
+
+
+def parse_rows(
+    data: bytes, columns: Sequence[str], *, rows: int | None = None, with_fid: bool = False
+) -> pa.Table:
+    """Return whole rows of :func:`select_sql`'s COPY (CSV) as an Arrow table.
+
+    An unquoted empty field is NULL, a quoted one an empty text. ``rows``: how many rows
+    ``data`` holds, if known (when every row is one line, Arrow's quicker parser is
+    used). ``with_fid``: as given to :func:`select_sql`.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    types = _arrow_types(columns, with_fid)
     if not data:  # no row (Arrow refuses an empty CSV)
-        table = pa.table({name: pa.array([], type=kind) for name, kind in types.items()})
-    else:
-        # one thread: the server and the caller share the machine's cores
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(
-                column_names=list(types), block_size=1 << 24, use_threads=False
-            ),
-            parse_options=pacsv.ParseOptions(newlines_in_values=data.count(b"\n") != rows),
-            convert_options=pacsv.ConvertOptions(
-                column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False
-            ),
-        )
+        return pa.table({name: pa.array([], type=kind) for name, kind in types.items()})
+    # one thread: the server and the caller share the machine's cores
+    return pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(
+            column_names=list(types), block_size=1 << 24, use_threads=False
+        ),
+        parse_options=pacsv.ParseOptions(newlines_in_values=data.count(b"\n") != rows),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False
+        ),
+    )
+
+
+def frame_of_rows(
+    tables: Sequence[pa.Table], columns: Sequence[str], *, with_fid: bool = False
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Return the columns (pandas) and Point geometries of :func:`parse_rows`' tables.
+
+    Dates come as ``datetime64`` days, times as UTC ``datetime64``. ``with_fid``: as
+    given to :func:`select_sql`; the rows are put in stored order.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import shapely
+
+    table = pa.concat_tables(tables) if tables else parse_rows(b"", columns, with_fid=with_fid)
+    if with_fid:
+        fid = table["__fid"].to_numpy()
+        if (np.diff(fid) < 0).any():  # rows moved on disk (space reused after an undo)
+            table = table.take(pc.sort_indices(table["__fid"]))
+        table = table.drop_columns(["__fid"])
     frame = table.to_pandas()
     # one (n, 2) array: twice as quick as shapely.points(x, y)
     geometry = shapely.points(np.column_stack([frame.pop("__x"), frame.pop("__y")]))
@@ -382,6 +420,44 @@ def parse_copy(
         elif dtype == "datetime64[ns, UTC]":
             frame[name] = pd.to_datetime(frame[name], unit="ms", utc=True)
     return frame, geometry
+
+
+def parse_copy(
+    data: bytes, columns: Sequence[str], *, rows: int | None = None, with_fid: bool = False
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Return the columns (pandas) and Point geometries of :func:`select_sql`'s rows.
+
+    :func:`parse_rows` then :func:`frame_of_rows`, for one piece of ``data``.
+    """
+    table = parse_rows(data, columns, rows=rows, with_fid=with_fid)
+    return frame_of_rows([table], columns, with_fid=with_fid)
+
+
+def parse_batches(data: bytes) -> list[tuple]:
+    """Return the rows of :func:`batches_sql` (CSV) as tuples of the store's columns.
+
+    In :data:`geo.schema.STORE_COLUMNS` order; ``ingested_at`` as milliseconds since
+    1970, or ``None``.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if not data:
+        return []
+    names = list(schema.STORE_COLUMNS)
+    types = {
+        n: pa.int64() if schema.INCIDENT_DTYPES[n] == "datetime64[ns, UTC]" else pa.string()
+        for n in names
+    }
+    table = pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False
+        ),
+    )
+    return list(zip(*(table[n].to_pylist() for n in names), strict=True))
 
 
 def content_sql() -> str:

@@ -34,8 +34,12 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Collection, Iterable, Iterator, Mapping
+import re
+import select
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -72,8 +76,11 @@ from geo.store.pg_format import (
     content_sql,
     copy_payload,
     create_sql,
+    frame_of_rows,
     insert_staged_sql,
+    parse_batches,
     parse_copy,
+    parse_rows,
     quoted,
     ranked_columns_sql,
     ranked_create_sql,
@@ -530,10 +537,15 @@ class PostgisStore(IncidentStore):
     ) -> gpd.GeoDataFrame:
         """Return the stored incidents (with the store's columns), filtered in SQL.
 
-        In one snapshot: the store's columns once per batch, then the incidents through
-        one ``COPY (SELECT ...) TO STDOUT`` read by Arrow, with only ``batch_id`` of
-        those four (half the bytes), unless some batch's rows differ in them (edited
-        elsewhere): then every row brings all four.
+        In one snapshot, read side by side by two connections (:func:`copy_together`;
+        the other imports this one's ``pg_export_snapshot``):
+
+        - the incident columns with only ``batch_id`` of the store's four (half the
+          bytes), one ``COPY (SELECT ...) TO STDOUT`` in CSV, parsed by Arrow;
+        - the store's columns once per batch.
+
+        Should some batch's rows differ in the store's columns (edited elsewhere), the
+        incidents are read again with all four.
 
         Parameters
         ----------
@@ -547,13 +559,38 @@ class PostgisStore(IncidentStore):
         if types is not None:
             where.append('"type" = ANY(%s)')
             params.append(list(types))
+        columns = [*schema.INCIDENT_COLUMNS, "batch_id"]
         with self._session("reading incidents") as con, con.transaction():
             con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # one snapshot
-            batches = con.execute(batches_sql(where), params).fetchall()
+            snapshot = con.execute("SELECT pg_export_snapshot()").fetchone()[0]
+            with self._in_snapshot(snapshot) as other:
+                rows, batch = copy_together(
+                    [
+                        CopyJob(
+                            con,
+                            select_sql(columns, where, with_fid=True),
+                            params,
+                            parse=partial(parse_rows, columns=columns, with_fid=True),
+                        ),
+                        CopyJob(other, batches_sql(where), params),
+                    ]
+                )
+            batches = parse_batches(batch.pieces[0])
             ids = [b[0] for b in batches]
             once = len(set(ids)) == len(ids)  # each batch one file, time and hash
-            columns = [*schema.INCIDENT_COLUMNS, "batch_id"] if once else list(ALL_COLUMNS)
-            frame, geometry = self._copy_out(con, columns, where, params)
+            if not once:
+                columns = list(ALL_COLUMNS)
+                (rows,) = copy_together(
+                    [
+                        CopyJob(
+                            con,
+                            select_sql(columns, where, with_fid=True),
+                            params,
+                            parse=partial(parse_rows, columns=columns, with_fid=True),
+                        )
+                    ]
+                )
+        frame, geometry = frame_of_rows(rows.pieces, columns, with_fid=True)
         if frame.empty:
             return schema.empty_incidents(with_store_columns=True)
         if once:
@@ -567,18 +604,30 @@ class PostgisStore(IncidentStore):
                 )
         return schema.conform_incidents(frame, geometry, store_columns=True)
 
+    @contextmanager
+    def _in_snapshot(self, snapshot: str) -> Iterator[psycopg.Connection]:
+        """Yield another connection in a read-only transaction that sees ``snapshot``."""
+        con = self._open()
+        try:
+            with con.transaction():
+                con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                if not re.fullmatch(r"[0-9A-F]+-[0-9A-F]+-[0-9]+", snapshot):
+                    raise StoreError(f"incident store {self.location}: odd snapshot {snapshot!r}")
+                con.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # the server's own id
+                yield con
+        finally:
+            con.close()
+
     @staticmethod
     def _copy_out(
         con: psycopg.Connection, columns: list[str], where: list[str], params: list
     ) -> tuple[pd.DataFrame, np.ndarray]:
         """Return ``columns`` and the geometries of the incidents ``where`` selects.
 
-        One ``COPY (SELECT ...) TO STDOUT``: the server sends a message a row, joined
-        and parsed at once by Arrow.
+        One ``COPY (SELECT ...) TO STDOUT`` (:func:`copy_rows`), parsed at once by Arrow.
         """
-        with con.cursor().copy(select_sql(columns, where), params or None) as pipe:
-            rows = list(pipe)
-        return parse_copy(b"".join(rows), columns, rows=len(rows))
+        data, rows = copy_rows(con, select_sql(columns, where), params)
+        return parse_copy(data, columns, rows=rows)
 
     def stored_ids(self, ids: Collection[str]) -> set[str]:
         """Return those of ``ids`` that are stored (through the id index)."""
@@ -663,6 +712,170 @@ class PostgisStore(IncidentStore):
                 cursor.executemany(ranked_insert_sql(columns), rows)
         logger.info("published %d ranked sectors in %s", len(rows), RANKED_TABLE)
         return RANKED_TABLE
+
+
+#: Bytes of whole rows :func:`copy_together` gives a job's ``parse`` at a time.
+PARSE_CHUNK_BYTES = 1 << 20
+
+
+@dataclass
+class CopyJob:
+    """One ``COPY (...) TO STDOUT`` for :func:`copy_together`, and what it received.
+
+    Attributes
+    ----------
+    con
+        Its connection (psycopg), with no query running.
+    query, params
+        The COPY, with ``%s`` placeholders for ``params``.
+    parse
+        Called as ``parse(data, rows=n)`` with whole rows (``bytes``) while the server is
+        still sending the rest; ``None``: the rows are kept as they came.
+    pieces
+        ``parse``'s results in order, or (without ``parse``) one ``bytes`` of all rows.
+    rows
+        How many rows the server sent.
+    """
+
+    con: Any
+    query: str
+    params: list = field(default_factory=list)
+    parse: Callable[..., Any] | None = None
+    pieces: list = field(default_factory=list)
+    rows: int = 0
+
+
+def copy_rows(con: psycopg.Connection, query: str, params: list) -> tuple[bytes, int]:
+    """Run ``COPY (...) TO STDOUT`` ``query``; return its data and how many rows it sent."""
+    (job,) = copy_together([CopyJob(con, query, params)])
+    return job.pieces[0], job.rows
+
+
+def copy_together(jobs: Sequence[CopyJob]) -> Sequence[CopyJob]:
+    """Run each job's ``COPY (...) TO STDOUT`` at once; fill in its ``pieces`` and ``rows``.
+
+    The queries are all sent first, so the server runs them side by side, one process a
+    connection, while this one thread takes whatever arrives on any socket. A job's
+    ``parse`` gets the rows every :data:`PARSE_CHUNK_BYTES` as they arrive, so parsing
+    overlaps the server's work.
+
+    The server sends a message a row: psycopg's ``Copy`` iterator costs about 3 µs a
+    message in Python, half of a 100,000-row read, so the messages are taken straight
+    from libpq (``PGconn.get_copy_data``) into one ``bytearray`` (keeping each message
+    costs three times as much). ``params`` are bound client-side by psycopg
+    (``ClientCursor.mogrify``: quoted and escaped for the connection's encoding).
+
+    Raises
+    ------
+    psycopg.Error
+        As ``cursor.copy`` would (the server's error, or a connection lost); once the
+        others are done, so no connection is left with a query running.
+    """
+    import psycopg
+    from psycopg import pq
+
+    queries = [  # all bound before any is sent
+        (
+            psycopg.ClientCursor(job.con).mogrify(job.query, job.params)
+            if job.params
+            else job.query
+        ).encode(job.con.info.encoding)
+        for job in jobs
+    ]
+    try:
+        results = _receive(jobs, queries)
+    except BaseException:
+        for job in jobs:  # a COPY left half-read leaves its connection unusable
+            job.con.close()
+        raise
+    for result, job in zip(results, jobs, strict=True):
+        if result is not None and result.status == pq.ExecStatus.FATAL_ERROR:
+            raise psycopg.errors.error_from_result(result, job.con.info.encoding)
+        if result is None or result.status != pq.ExecStatus.COMMAND_OK:
+            raise psycopg.OperationalError("the server did not run the COPY")
+    return jobs
+
+
+def _receive(jobs: Sequence[CopyJob], queries: list[bytes]) -> list[Any]:
+    """Send the queries, take the rows as they come; return each query's last result."""
+    from psycopg import pq
+
+    live = [job.con.pgconn for job in jobs]
+    for pgconn, query in zip(live, queries, strict=True):
+        pgconn.send_query(query)  # raises OperationalError
+    for pgconn in live:
+        while pgconn.flush():  # the query is not all sent yet
+            select.select([pgconn.socket], [pgconn.socket], [])
+    received = [bytearray() for _ in jobs]
+    unparsed = [0] * len(jobs)  # rows in received[k]
+    results: list[Any] = [None] * len(jobs)
+    started = [False] * len(jobs)
+    pending = set(range(len(jobs)))
+
+    def hand_over(k: int) -> None:
+        job = jobs[k]
+        if job.parse is not None:
+            job.pieces.append(job.parse(bytes(received[k]), rows=unparsed[k]))
+            received[k] = bytearray()
+            unparsed[k] = 0
+
+    while pending:
+        waiting = []
+        for k in sorted(pending):
+            pgconn = live[k]
+            if not started[k]:
+                if pgconn.is_busy():
+                    waiting.append(pgconn.socket)
+                    continue
+                results[k] = pgconn.get_result()
+                started[k] = True
+                if results[k] is None or results[k].status != pq.ExecStatus.COPY_OUT:
+                    pending.discard(k)
+                    continue
+            get = pgconn.get_copy_data  # raises OperationalError when the connection breaks
+            chunked = jobs[k].parse is not None
+            while True:
+                size, data = get(1)
+                if size > 0:
+                    received[k] += data
+                    unparsed[k] += 1
+                    jobs[k].rows += 1
+                    if chunked and len(received[k]) >= PARSE_CHUNK_BYTES:
+                        hand_over(k)  # while the server formats the next rows
+                elif size == 0:  # nothing more received yet
+                    waiting.append(pgconn.socket)
+                    break
+                else:  # the COPY is over
+                    results[k] = _last_result(pgconn)
+                    pending.discard(k)
+                    break
+        if waiting and pending:
+            ready, _, _ = select.select(waiting, [], [])
+            for pgconn in live:
+                if pgconn.socket in ready:
+                    pgconn.consume_input()
+    for k, pgconn in enumerate(live):  # the rest of each query's results
+        last = _last_result(pgconn)
+        results[k] = results[k] if last is None else last
+    for k, job in enumerate(jobs):
+        if job.parse is None:
+            job.pieces.append(bytes(received[k]))
+        elif received[k] or not job.pieces:
+            hand_over(k)
+    return results
+
+
+def _last_result(pgconn: Any) -> Any:
+    """Wait for the query's remaining results; return the last (``None`` if none was left)."""
+    last = None
+    while True:
+        while pgconn.is_busy():
+            select.select([pgconn.socket], [], [])
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None:
+            return last
+        last = result
 
 
 def _records(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
