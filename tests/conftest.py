@@ -52,7 +52,8 @@ def straight_border():
 def pg_server():
     """A throwaway PostgreSQL + PostGIS server (tests/pgcluster.py), PostGIS in ``public``.
 
-    ``BORDERMON_TEST_PG`` (a URL) uses a server of your own instead (no restart test then).
+    ``BORDERMON_TEST_PG_CLUSTER`` (a folder) uses the one ``.ci/run`` started (it removes
+    it); ``BORDERMON_TEST_PG`` (a URL) a server of your own (no restart test then).
     Without the binaries the PostGIS tests are skipped, saying why, except on CI
     (``CI=true``), where they fail: CI must run them.
     """
@@ -60,6 +61,10 @@ def pg_server():
 
     import pgcluster
 
+    started = os.environ.get("BORDERMON_TEST_PG_CLUSTER")
+    if started:
+        yield pgcluster.PgCluster(started)
+        return
     own = os.environ.get("BORDERMON_TEST_PG")
     reason = None if own else pgcluster.available()
     try:

@@ -6,8 +6,12 @@ free port, trusts local connections (it holds nothing but test data) and is
 removed when the tests end. PostgreSQL refuses to run as root, so as root the
 server runs as the ``postgres`` user that the Debian package creates.
 
-Set ``BORDERMON_TEST_PG`` to a ``postgresql://`` URL to use a server of your own
-instead (its database is emptied by the tests).
+``.ci/run`` starts one before the tests (``python tests/pgcluster.py start`` prints its
+folder) and hands it to them in ``BORDERMON_TEST_PG_CLUSTER``; the tests then use that
+server, restarts included, and ``.ci/run`` removes it at the end
+(``python tests/pgcluster.py remove FOLDER``). Without that variable the tests start
+their own. Set ``BORDERMON_TEST_PG`` to a ``postgresql://`` URL to use a server of your
+own instead (its database is emptied by the tests).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -62,13 +67,22 @@ class PgCluster:
         ``postgresql://`` URL of its test database (user ``postgres``, no password).
     """
 
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="bordermon-pg-"))
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        """Make a new cluster in a temporary folder, or take the one in ``root``.
+
+        ``root``: a folder this class made before (it holds ``port``), e.g. by
+        ``python tests/pgcluster.py start``; its server is not started again here.
+        """
+        attach = root is not None
+        self.root = Path(root) if attach else Path(tempfile.mkdtemp(prefix="bordermon-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = int((self.root / "port").read_text()) if attach else _free_port()
         self.database = "bordermon_test"
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
         self._as_postgres = os.geteuid() == 0
+        if attach:
+            return
+        (self.root / "port").write_text(str(self.port))
         if self._as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
         self._run(
@@ -177,3 +191,26 @@ class OwnServer:
             cursor = con.execute(sql)
             rows = cursor.fetchall() if cursor.description else []
         return "".join(f"{row[0]}\n" for row in rows)
+
+
+def main(argv: list[str]) -> int:
+    """``start``: start a cluster with PostGIS, print its folder; ``remove FOLDER``."""
+    if argv[:1] == ["start"] and len(argv) == 1:
+        reason = available()
+        if reason:
+            print(f"cannot start PostgreSQL: {reason}", file=sys.stderr)
+            return 1
+        cluster = PgCluster()
+        cluster.start()
+        cluster.sql("CREATE EXTENSION IF NOT EXISTS postgis")
+        print(cluster.root)
+        return 0
+    if argv[:1] == ["remove"] and len(argv) == 2:
+        PgCluster(argv[1]).remove()
+        return 0
+    print("usage: python tests/pgcluster.py start | remove FOLDER", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
