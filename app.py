@@ -1,10 +1,14 @@
 """The analyst's app: map, filters, upload, ranked sectors and downloads.
 
 Run with ``python -m streamlit run app.py`` (``.streamlit/config.toml`` binds it
-to 127.0.0.1). Widgets live here; every computation is a ``geo`` call wrapped
-in ``st.cache_data`` with explicit arguments, so a change recomputes only what
-depends on it. Callbacks only set ``st.session_state``. Nothing is fetched from
-the network: the map's scripts come from ``static/vendor``.
+to 127.0.0.1). Widgets live here; every computation is a ``geo`` call cached with
+explicit arguments, so a change recomputes only what depends on it. The incidents,
+layers and stages are cached as shared objects (``st.cache_resource``: one copy per
+store version, never copied on a hit, never changed by the page); the files made for
+download as bytes (``st.cache_data``). The map is rendered once per view of the data and
+recoloured in place when only the weights change (:mod:`webapp.map_panel`). Callbacks
+only set ``st.session_state``. Nothing is fetched from the network: the map's scripts
+come from ``static/vendor``.
 
 Who may do what is :mod:`webapp`'s: sign-in (``st.login`` when ``[auth]`` is in
 ``.streamlit/secrets.toml``, else one local user on loopback), the role read from the
@@ -15,41 +19,44 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
-import layers
 from geo import roles, settings
 from geo.errors import BorderMonitorError
-from layers.reference import ReferenceLayers
 from mapview import escape_frame, escape_markdown
-from mapview.builder import build_map, density_image, zoom_for_bounds
+from mapview.builder import zoom_for_bounds
+from mapview.sector_layer import sector_restyle_script
 from webapp import actions
 from webapp.identity import Identity, role_of
+from webapp.map_panel import MapParts, draw_map
 from webapp.panels import UNDO_CHOICE, batches_panel, users_panel
 from webapp.signin import account_box, sign_in
+from webapp.stage_cache import (
+    analyse,
+    base_map,
+    comparison_stage,
+    content_key,
+    emerging_stage,
+    export_bytes,
+    filter_store,
+    load_layers,
+    ranked_sectors,
+    read_store,
+    stored_batches,
+    timelines,
+    validate_upload,
+)
 from webapp.time_panels import comparison_panel, emerging_caption, sector_chart
 
 if TYPE_CHECKING:
     from geo.store import IncidentStore
-    from layers.reference import ReferenceLayers
 
 logger = logging.getLogger(__name__)
 
-REFERENCE_LAYERS = (
-    "border_candidates",
-    "countries",
-    "regions",
-    "towns",
-    "crossings",
-    "unofficial_crossings",
-)
 #: Said under the title: what the bundled incidents are (our text, not user input).
 RECORD_CAPTION = (
     "The bundled incidents are a record of public reporting, not ground truth: what "
@@ -60,253 +67,6 @@ RECORD_CAPTION = (
 )
 CRITERIA = settings.CRITERION_NAMES
 UPLOAD_TYPES = ["geojson", "json", "csv", "gpkg"]
-
-
-# --- cached geo calls (explicit arguments only) --------------------------------------------
-
-
-@st.cache_data(show_spinner=False)
-def load_layers() -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
-    """Return the bundled reference layers that exist, and messages for those missing."""
-    found: dict[str, gpd.GeoDataFrame] = {}
-    missing = []
-    for name in ("border", *REFERENCE_LAYERS):
-        try:
-            found[name] = layers.load_layer(name)
-        except BorderMonitorError as exc:
-            missing.append(str(exc))
-    return found, missing
-
-
-@st.cache_data(show_spinner="Reading the incident store…")
-def read_store(_store: IncidentStore, token: str) -> gpd.GeoDataFrame:
-    """Return every stored incident (keyed by ``token``, the store's content token)."""
-    return _store.read()
-
-
-@st.cache_data(show_spinner=False)
-def filter_store(
-    _store: IncidentStore,
-    token: str,
-    since: dt.date | None,
-    until: dt.date | None,
-    types: tuple[str, ...] | None,
-) -> gpd.GeoDataFrame:
-    """Return the stored incidents that pass the filters."""
-    from geo.selection import filter_incidents
-
-    return filter_incidents(read_store(_store, token), since=since, until=until, types=types)
-
-
-@st.cache_data(show_spinner=False)
-def content_key(_store: IncidentStore, token: str) -> str:
-    """Return the store's content hash (the same after an undo as before the upload)."""
-    return _store.content_hash()
-
-
-def split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return the options of stage A (incident surface) and of stage B (sector zones).
-
-    The sidebar's other options (the weights) matter only to stage D (the ranking).
-    """
-    from geo.analysis import SURFACE_OPTIONS, ZONE_OPTIONS
-
-    surface = {k: v for k, v in params.items() if k in SURFACE_OPTIONS}
-    zone = {k: v for k, v in params.items() if k in ZONE_OPTIONS}
-    return surface, zone
-
-
-@st.cache_resource(show_spinner=False)
-def reference_layers() -> ReferenceLayers:
-    """Return the bundled reference layers, loaded once per process and passed to ``geo``."""
-    return ReferenceLayers.bundled()
-
-
-@st.cache_data(show_spinner="Mapping incident density and hot spots…", max_entries=16)
-def surface_stage(_store: IncidentStore, key: str, surface: dict[str, Any], _token: str) -> Any:
-    """Return stage A, :func:`geo.analysis.measure_surface` (density and hot spots).
-
-    Keyed by the store's content and the filters and density options only.
-    """
-    from geo.analysis import AnalysisParameters, measure_surface
-
-    return measure_surface(
-        read_store(_store, _token), AnalysisParameters(**surface), line=reference_layers().line
-    )
-
-
-@st.cache_data(show_spinner="Cutting the border into sectors…", max_entries=8)
-def zone_stage(zone: dict[str, Any]) -> Any:
-    """Return stage B, :func:`geo.analysis.measure_zones` (zones, reference-layer criteria).
-
-    Keyed by sector length and corridor width only (the layers are the bundled ones).
-    """
-    from geo.analysis import AnalysisParameters, measure_zones
-
-    return measure_zones(AnalysisParameters(**zone), reference=reference_layers())
-
-
-@st.cache_data(show_spinner="Measuring the sectors…", max_entries=16)
-def criteria_stage(
-    _store: IncidentStore, key: str, surface: dict[str, Any], zone: dict[str, Any], _token: str
-) -> Any:
-    """Return stage C, :func:`geo.analysis.measure_sectors` (every criterion per sector).
-
-    Keyed by what stages A and B depend on (the trend windows are the defaults).
-    """
-    from geo.analysis import AnalysisParameters, measure_sectors
-
-    return measure_sectors(
-        surface_stage(_store, key, surface, _token),
-        zone_stage(zone),
-        AnalysisParameters(**surface, **zone),
-        line=reference_layers().line,
-        countries=reference_layers().countries,
-    )
-
-
-@st.cache_data(show_spinner="Ranking the border sectors…", max_entries=16)
-def analyse(_store: IncidentStore, key: str, params: dict[str, Any], _token: str) -> Any:
-    """Return stage D, :func:`geo.analysis.rank_sectors`, on the cached stage C.
-
-    The same result as :func:`geo.analysis.run_analysis` on the stored incidents (cached
-    by content and every option), but a weight change reruns only the ranking.
-    """
-    from geo.analysis import AnalysisParameters, rank_sectors
-
-    surface, zone = split_params(params)
-    criteria = criteria_stage(_store, key, surface, zone, _token)
-    return rank_sectors(criteria, AnalysisParameters(**params))
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def ranked_sectors(
-    _store: IncidentStore, key: str, params: dict[str, Any], _token: str
-) -> gpd.GeoDataFrame:
-    """Return the ranked table with the sectors' zones (``AnalysisResult.ranked``)."""
-    return analyse(_store, key, params, _token).ranked
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def density_overlay(
-    _store: IncidentStore, key: str, surface: dict[str, Any], _token: str
-) -> tuple[str, list[list[float]], float] | None:
-    """Return the density surface as a map image (``mapview.builder.density_image``).
-
-    Keyed by stage A's options only: a weight or sector change reuses the image.
-    """
-    density = surface_stage(_store, key, surface, _token).density
-    return density_image(density) if density is not None else None
-
-
-@st.cache_data(show_spinner="Finding emerging hot spots…", max_entries=8)
-def emerging_stage(
-    _store: IncidentStore, key: str, types: tuple[str, ...] | None, until: Any, _token: str
-) -> tuple[Any, str | None]:
-    """Return the emerging hot spots up to ``until`` (30-day slices), or why there are none."""
-    from geo.emerging import compute_emerging_hotspots
-    from geo.errors import InsufficientDataError
-    from geo.selection import filter_incidents
-
-    incidents = filter_incidents(read_store(_store, _token), until=until, types=types)
-    try:
-        return compute_emerging_hotspots(incidents, line=reference_layers().line), None
-    except InsufficientDataError as exc:
-        return None, f"Emerging hot spots not computed: {exc}"
-
-
-@st.cache_data(show_spinner="Ranking the earlier period…", max_entries=4)
-def comparison_stage(
-    _store: IncidentStore, key: str, params: dict[str, Any], then: tuple, _token: str
-) -> Any:
-    """Return :func:`geo.change.compare_periods` of the current options and ``then``."""
-    from geo.analysis import AnalysisParameters
-    from geo.change import compare_periods
-
-    incidents = read_store(_store, _token)
-    return compare_periods(
-        incidents, AnalysisParameters(**params), then=then, reference=reference_layers()
-    )
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def timelines(_store: IncidentStore, key: str, params: dict[str, Any], _token: str) -> pd.Series:
-    """Return each sector's incidents per month (:func:`geo.timeline.sector_sparklines`)."""
-    from geo.timeline import sector_sparklines
-
-    return sector_sparklines(analyse(_store, key, params, _token).incidents)
-
-
-@st.cache_data(show_spinner="Validating the file…", max_entries=4)
-def validate_upload(data: bytes, filename: str, _store: IncidentStore, token: str) -> Any:
-    """Return the validation report of an upload against the stored incidents."""
-    from geo.ingest import validate_file
-
-    return validate_file(
-        data,
-        filename=filename,
-        existing=read_store(_store, token),
-        border=reference_layers().line,
-    )
-
-
-@st.cache_data(show_spinner="Preparing the file…", max_entries=16)
-def export_bytes(
-    _store: IncidentStore,
-    key: str,
-    params: dict[str, Any],
-    what: str,
-    _token: str,
-    generated_by: str = "",
-) -> bytes:
-    """Return the bytes of one download of this analysis (``what`` is its file name).
-
-    ``sectors.csv|geojson|gpkg``, ``incidents.csv|geojson``, ``incidents_acled.csv``,
-    ``density.tif`` or ``report.pdf``. The incident files hold the incidents this analysis
-    selected (the filters applied). The PDF names ``generated_by`` (part of the key).
-    """
-    from geo import exports
-
-    result = analyse(_store, key, params, _token)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / what
-        if what.startswith("sectors."):
-            exports.export_sectors(result, out)
-        elif what == "incidents.csv":
-            exports.export_incidents_csv(result.incidents, out)
-        elif what == "incidents_acled.csv":
-            exports.export_incidents_acled(result.incidents, out)
-        elif what == "incidents.geojson":
-            exports.export_incidents(result.incidents, out, "geojson")
-        elif what == "density.tif":
-            exports.export_density(result, out)
-        elif what == "report.pdf":
-            from geo.report import collect_inputs, write_pdf
-
-            incidents = read_store(_store, _token)
-            from geo.store import is_database_url
-
-            database = is_database_url(_store.location)
-            inputs = collect_inputs(
-                incidents,
-                store_path=_store.location,
-                store_hash=_store.content_hash() if database else None,
-            )
-            reference = reference_layers()
-            write_pdf(
-                result,
-                incidents,
-                out,
-                inputs=inputs,
-                command="streamlit app",
-                border=reference.line,
-                crossings=reference.crossings,
-                layer_records=layers.list_layers(),
-                generated_by=generated_by or None,
-            )
-        else:  # pragma: no cover - the app only asks for the above
-            raise ValueError(what)
-        return out.read_bytes()
 
 
 # --- callbacks: they only set session_state -----------------------------------------------
@@ -420,26 +180,22 @@ def display_table(sectors: gpd.GeoDataFrame) -> pd.DataFrame:
     return escape_frame(table)
 
 
-def show_map(map_args: dict[str, Any], view: tuple[list[float], int] | None) -> None:
-    """Draw the map (inside a fragment: map interactions never rerun the page)."""
+def show_map(
+    parts: MapParts | str, update: str | None, view: tuple[list[float], int] | None
+) -> None:
+    """Draw the map (inside a fragment: map interactions never rerun the page).
+
+    ``parts``: the rendered map, or why it could not be drawn; ``update``: the sector
+    colours of this run's weights.
+    """
 
     @st.fragment
     def _draw() -> None:
-        try:
-            m = build_map(**map_args)
-        except BorderMonitorError as exc:
-            st.error("The map could not be drawn: " + escape_markdown(exc))
+        if isinstance(parts, str):
+            st.error("The map could not be drawn: " + escape_markdown(parts))
             return
         center, zoom = view if view else (None, None)
-        st_folium(
-            m,
-            key="map",
-            returned_objects=[],
-            height=settings.MAP_HEIGHT_PX,
-            use_container_width=True,
-            center=center,
-            zoom=zoom,
-        )
+        draw_map(parts, update=update, height=settings.MAP_HEIGHT_PX, center=center, zoom=zoom)
 
     _draw()
 
@@ -461,7 +217,7 @@ def upload_section(store: IncidentStore, token: str, identity: Identity, role: s
         )
     else:
         _upload_form(store, token, identity)
-    batches_panel(store, identity, role)
+    batches_panel(store, identity, role, stored_batches(store, token))
 
 
 def _upload_form(store: IncidentStore, token: str, identity: Identity) -> None:
@@ -592,7 +348,7 @@ def main() -> None:
     st.title("Lebanon–Syria border monitor")
     identity = sign_in()  # stops the run: sign-in page, or refusal on an exposed address
     st.caption(RECORD_CAPTION)
-    found, missing = load_layers()
+    _, missing = load_layers()
     for message in missing:
         st.warning(escape_markdown(message))
     try:
@@ -623,17 +379,17 @@ def main() -> None:
             key = content_key(store, token)
             result = analyse(store, key, params, token)
             sectors = ranked_sectors(store, key, params, token)
-            overlay = density_overlay(store, key, split_params(params)[0], token)
         except BorderMonitorError as exc:
             st.error(escape_markdown(exc))
-            result = sectors = overlay = None
+            result = sectors = None
         if result is not None and not result.evidence_ok:
             st.warning(escape_markdown(result.message))
         elif result is not None:
             st.info(escape_markdown(result.message))
         table = display_table(sectors) if sectors is not None else None
         if table is not None:
-            lines = timelines(store, key, params, token)
+            view_params = {k: v for k, v in params.items() if k != "weights"}
+            lines = timelines(store, key, view_params, params, token)
             zeros = [0] * (len(lines.iloc[0]) if len(lines) else 0)  # a sector without any
             table.insert(
                 3, "monthly incidents", [lines.get(int(s), zeros) for s in sectors["sector_id"]]
@@ -654,20 +410,18 @@ def main() -> None:
         # always two columns: the map keeps its place (a re-mounted map loses its frame)
         map_column, chart_column = st.columns([3, 1])
         with map_column:
-            show_map(
-                {
-                    "border": found.get("border"),
-                    "layers": {k: v for k, v in found.items() if k in REFERENCE_LAYERS},
-                    "incidents": shown,
-                    "density": getattr(result, "density", None),
-                    "density_overlay": overlay,
-                    "sectors": sectors,
-                    "hotspots": getattr(getattr(result, "hotspots", None), "cells", None),
-                    "emerging": getattr(emerging, "cells", None),
-                    "tile_url": settings.resolve_tile_url(),
-                },
-                view,
-            )
+            if result is None:
+                st.caption("No map without an analysis.")
+            else:
+                view_params = {k: v for k, v in params.items() if k != "weights"}
+                show_map(
+                    base_map(
+                        store, key, view_params, bool(time_view.get("emerging")),
+                        settings.resolve_tile_url(), params, token,
+                    ),
+                    sector_restyle_script(sectors) if sectors is not None else None,
+                    view,
+                )  # fmt: skip
         with chart_column:
             if chosen_sector is not None and result is not None:
                 sector_chart(result.incidents, chosen_sector)

@@ -83,11 +83,13 @@ def _add_geojson(
     classes: list[dict[str, Any]] | None = None,
     tooltip: dict[str, str] | None = None,
     name: str,
+    on_each_feature: str | None = None,
 ) -> None:
     """Add an already escaped display layer as GeoJSON with an escaped tooltip.
 
     With ``classes``, the integer property ``_class`` of each feature picks the
-    style added to ``style``.
+    style added to ``style``. ``on_each_feature``: our own JavaScript function, called
+    with each feature and its layer (never user text).
     """
     if gdf is None or len(gdf) == 0:
         return
@@ -112,6 +114,7 @@ def _add_geojson(
         style_function=style_function,
         tooltip=tip,
         smooth_factor=1.0,
+        on_each_feature=folium.JsCode(on_each_feature) if on_each_feature else None,
     ).add_to(group)
 
 

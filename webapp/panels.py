@@ -41,9 +41,13 @@ BATCH_COLUMNS = (
 )
 
 
-def batches_panel(store: IncidentStore, identity: Identity, role: str) -> None:
-    """Show the stored batches (who uploaded and who undid each) and the undo control."""
-    batches = store.batches()
+def batches_panel(
+    store: IncidentStore, identity: Identity, role: str, batches: pd.DataFrame
+) -> None:
+    """Show the stored batches (who uploaded and who undid each) and the undo control.
+
+    ``batches``: :meth:`IncidentStore.batches` of the store's current content.
+    """
     live = batches[~batches["undone"]]
     with st.expander(f"Stored batches ({len(live)})"):
         shown = batches[[c for c in BATCH_COLUMNS if c in batches.columns]]
