@@ -9,6 +9,7 @@ escaped tooltip; :func:`_add_points` draws points with their escaped tooltips.
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any
 
 import folium
@@ -22,6 +23,12 @@ from mapview.escaping import escape_text
 _DECIMALS = settings.MAP_COORDINATE_DECIMALS
 
 
+#: Display copies already made, by (id of the layer, options): the layer's weak reference
+#: and the copy. The reference layers are the same objects from map to map (the app
+#: caches them), and simplifying them took 0.2 s of every map.
+_PREPARED: dict[tuple, tuple[weakref.ref, gpd.GeoDataFrame]] = {}
+
+
 def prepare_layer(
     gdf: gpd.GeoDataFrame,
     *,
@@ -32,7 +39,9 @@ def prepare_layer(
     """Return a small, escaped display copy of a layer for the browser.
 
     Geometries are simplified in the metric CRS (never in degrees), brought back
-    to EPSG:4326 and rounded; only ``columns`` are kept, their text escaped.
+    to EPSG:4326 and rounded; only ``columns`` are kept, their text escaped. The copy
+    of a layer object is made once and given again while that object lives (layers
+    are never changed in place: pandas copies on write); callers must not change it.
 
     Parameters
     ----------
@@ -45,6 +54,24 @@ def prepare_layer(
     decimals
         Decimals of the coordinates sent.
     """
+    key = (id(gdf), len(gdf), tuple(columns), float(simplify_m), int(decimals))
+    known = _PREPARED.get(key)
+    if known is not None and known[0]() is gdf:
+        return known[1]
+    out = _prepare(gdf, columns=columns, simplify_m=simplify_m, decimals=decimals)
+    try:
+        reference = weakref.ref(gdf)
+    except TypeError:  # pragma: no cover - every GeoDataFrame can be referenced weakly
+        return out
+    for stale in [k for k, (ref, _) in _PREPARED.items() if ref() is None]:
+        _PREPARED.pop(stale, None)
+    _PREPARED[key] = (reference, out)
+    return out
+
+
+def _prepare(
+    gdf: gpd.GeoDataFrame, *, columns: list[str] | tuple[str, ...], simplify_m: float, decimals: int
+) -> gpd.GeoDataFrame:
     keep = [c for c in columns if c in gdf.columns]
     out = gdf[[*keep, gdf.geometry.name]].copy()
     out = out[out.geometry.notna() & ~out.geometry.is_empty]

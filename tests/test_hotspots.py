@@ -278,3 +278,27 @@ def test_gi_star_is_unchanged_by_rescaling_the_values(scale, shift, seed):
     )
     # and flipping the sign turns hot into cold
     assert_allclose(compute_gi_star(-values, w), -compute_gi_star(values, w), atol=1e-9)
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    reach=st.floats(1_500.0, 40_000.0),
+    occupied=st.floats(0.0, 1.0),
+)
+@hsettings(max_examples=40, deadline=None)
+def test_spreading_from_occupied_cells_equals_the_whole_band_matrix(seed, reach, occupied):
+    """Spreading only from the cells that hold something gives the band matrix's product."""
+    from scipy.spatial import cKDTree
+
+    from geo.hotspots import _spread_from, build_neighbours, make_hexagons
+
+    rng = np.random.default_rng(seed)
+    from shapely.geometry import box
+
+    centres, _, _ = make_hexagons(box(0, 0, 60_000, 40_000), cell_m=2_000)
+    per_cell = rng.exponential(1.0, len(centres)) * (rng.random(len(centres)) < occupied)
+    band = build_neighbours(centres, band_m=reach)
+    expected = band @ (per_cell / np.diff(band.indptr))
+    got = _spread_from(cKDTree(centres), per_cell, reach)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    assert got.sum() == pytest.approx(per_cell.sum(), rel=1e-9)  # every weight kept
