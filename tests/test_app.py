@@ -301,3 +301,63 @@ def test_time_panels_emerging_layer_timelines_sector_chart_and_comparison(app):
     assert any("compared with 2025-01-01 to 2025-03-31" in c for c in captions), captions
     app.checkbox(key="compare").uncheck().run()
     app.checkbox(key="emerging").uncheck().run()
+
+
+def _map_sends(monkeypatch) -> list[dict]:
+    """Record the arguments of every map the page sends (streamlit-folium's component)."""
+    import streamlit_folium as sf
+
+    sent: list[dict] = []
+    original = sf._component_func
+
+    def record(**kwargs):
+        sent.append(kwargs)
+        return original(**kwargs)
+
+    monkeypatch.setattr(sf, "_component_func", record)
+    return sent
+
+
+def _map_builds(monkeypatch) -> dict[str, int]:
+    """Count the map's builds and its incident layer's, during the runs that follow."""
+    import mapview.builder as builder
+    import webapp.stage_cache as stage_cache
+
+    counts = {"map": 0, "incident layer": 0}
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            counts[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(stage_cache, "build_map", counted("map", stage_cache.build_map))
+    layer = counted("incident layer", builder._add_incidents)
+    monkeypatch.setattr(builder, "_add_incidents", layer)
+    return counts
+
+
+def test_a_weight_change_recolours_the_map_without_rebuilding_it(app, monkeypatch):
+    sent = _map_sends(monkeypatch)
+    builds = _map_builds(monkeypatch)
+    app.run()
+    before = sent[-1]
+    # a weight no other test uses: the ranking is computed anew, the map is not
+    app.slider(key="w_exposure").set_value(0.95).run()
+    assert not app.exception
+    assert builds == {"map": 0, "incident layer": 0}
+    after = sent[-1]
+    assert after["script"] == before["script"] and after["key"] == before["key"]
+    assert after["feature_group"] != before["feature_group"]
+    # what recolours the sectors is this run's ranking
+    script = after["feature_group"]
+    payload = json.loads(script[script.rindex("})(") + 3 : script.rindex(");")])
+    table = _ranked(app)
+    ranks = {sector: value[0] for sector, value in payload["sectors"].items()}
+    assert ranks == dict(zip(table["sector"], table["rank"].astype(int), strict=True))
+    # new data is a new map: one build, its incident layer with it
+    types = next(m for m in app.multiselect if m.label == "Incident types")
+    types.set_value(["seizure", "clash", "strike"]).run()
+    assert builds == {"map": 1, "incident layer": 1}
+    assert sent[-1]["script"] != before["script"]
