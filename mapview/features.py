@@ -95,11 +95,20 @@ def _prepare(
 def _add_points(
     group: folium.FeatureGroup, shown: gpd.GeoDataFrame, tips: list[str], style: dict[str, Any]
 ) -> None:
-    """Add one circle marker per point of an escaped display layer, with its (escaped) tooltip."""
-    for point, tip in zip(shown.geometry, tips, strict=True):
-        folium.CircleMarker(
-            [point.y, point.x], fill=True, fill_opacity=1, tooltip=tip, **style
-        ).add_to(group)
+    """Add the points of an escaped display layer as circle markers with (escaped) tooltips.
+
+    One GeoJSON layer, not a folium marker per point: each folium element is rendered
+    and compiled as a template of its own (the towns and crossings were 240 of them,
+    0.3 s of every map).
+    """
+    if not len(shown):
+        return
+    points = gpd.GeoDataFrame({"tip": list(tips)}, geometry=list(shown.geometry), crs=4326)
+    folium.GeoJson(
+        points.__geo_interface__,
+        marker=folium.CircleMarker(fill=True, fill_opacity=1, **style),
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+    ).add_to(group)
 
 
 def _add_geojson(

@@ -373,6 +373,8 @@ def test_crossings_are_drawn_with_their_precision_and_unofficial_ones_apart():
             crs=4326,
         )
 
+    import re
+
     html_text = (
         build_map(
             layers={
@@ -385,6 +387,8 @@ def test_crossings_are_drawn_with_their_precision_and_unofficial_ones_apart():
         .get_root()
         .render()
     )
+    # the tooltips travel inside the layer's JSON (\\uXXXX escapes): read them as text
+    html_text = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), html_text)
     assert "Official crossing: Qaa – &lt;b&gt;x&lt;/b&gt; (official) (position ± 3,000 m)" in (
         html_text
     )
