@@ -178,6 +178,7 @@ def bench_reruns(rows: list[tuple[str, str]], n_incidents: int = 0, varied: int 
             since = first + dt.timedelta(days=int(span * cut))
             _timed(rows, f"date filter change ({k + 1}) (s)",
                    lambda s=since: dates.set_value((s, last)).run())  # fmt: skip
+
         def back() -> None:  # fresh elements: a stale one would run its own, older page
             at.date_input(key="dates").set_value((first, last))
             next(m for m in at.multiselect if m.label == "Incident types").set_value(
