@@ -357,3 +357,47 @@ def test_hostile_file_name_and_fields_run_nothing_in_the_app(server, browser):
     assert map_frame.evaluate(_INJECTED) == 0
     _assert_literal(popups, file_stem=Path(FILE_NAME).stem)
     context.close()
+
+
+_SECTORS_JS = (
+    "() => Object.fromEntries(Object.entries(window.bordermonSectors || {}).map("
+    "([id, layer]) => [id, [layer.feature.properties.rank, layer.options.fillColor]]))"
+)
+
+
+def test_a_weight_change_recolours_the_sectors_of_the_map_in_place(server, browser):
+    from mapview.sector_layer import priority_class
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server)
+    page.get_by_text("Lebanon–Syria border monitor").first.wait_for(timeout=60_000)
+    page.frame_locator("iframe[title='streamlit_folium.st_folium']").locator(
+        ".leaflet-container"
+    ).wait_for(timeout=60_000)
+    map_frame = (
+        page.locator("iframe[title='streamlit_folium.st_folium']").element_handle().content_frame()
+    )
+    map_frame.wait_for_function(
+        "() => Object.keys(window.bordermonSectors || {}).length > 10", timeout=60_000
+    )
+    map_frame.evaluate("() => { window.__sameMap = 'yes'; }")
+    before = map_frame.evaluate(_SECTORS_JS)
+
+    # the exposure weight to 0: the page reruns and ranks the sectors anew
+    slider = page.locator("[data-testid='stSlider']").filter(has_text="exposure")
+    slider.get_by_role("slider").focus()
+    page.keyboard.press("Home")
+    map_frame.wait_for_function(
+        "(b) => Object.entries(window.bordermonSectors).some("
+        "([id, layer]) => layer.feature.properties.rank !== b[id][0])",
+        arg=before,
+        timeout=60_000,
+    )
+    page.wait_for_timeout(500)  # the rerun has finished drawing
+    after = map_frame.evaluate(_SECTORS_JS)
+    # the same map (not mounted again), every sector coloured by its new rank's class
+    assert map_frame.evaluate("() => window.__sameMap") == "yes"
+    assert after.keys() == before.keys()
+    assert all(colour == priority_class(int(rank))[0] for rank, colour in after.values())
+    assert sorted(rank for rank, _ in after.values()) == list(range(1, len(after) + 1))
+    page.close()
