@@ -361,3 +361,48 @@ def test_a_weight_change_recolours_the_map_without_rebuilding_it(app, monkeypatc
     types.set_value(["seizure", "clash", "strike"]).run()
     assert builds == {"map": 1, "incident layer": 1}
     assert sent[-1]["script"] != before["script"]
+
+
+def test_the_shared_incidents_and_ranking_are_never_changed_by_the_page(
+    seeded_store, tmp_path, monkeypatch
+):
+    """The cached objects are shared by every run and session: nothing may change them."""
+    import shutil
+
+    import pandas as pd
+    from geopandas.testing import assert_geodataframe_equal
+
+    from geo.analysis import rank_sectors
+    from geo.store import open_store
+    from geo.store.geopackage import GeoPackageStore
+
+    for part in seeded_store.parent.glob(seeded_store.name + "*"):  # the file, its WAL
+        shutil.copy(part, tmp_path / part.name)
+    copy = tmp_path / seeded_store.name
+    frames, tables = [], []
+    read, rank = GeoPackageStore.read, rank_sectors
+
+    def recorded_read(self, **kwargs):
+        frames.append(read(self, **kwargs))
+        return frames[-1]
+
+    def recorded_rank(*args, **kwargs):
+        result = rank(*args, **kwargs)
+        tables.append((result.ranked, result.ranked.copy(deep=True)))
+        return result
+
+    monkeypatch.setattr(GeoPackageStore, "read", recorded_read)
+    monkeypatch.setattr("geo.analysis.rank_sectors", recorded_rank)
+    monkeypatch.setenv(settings.STORE_ENV_VAR, str(copy))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.slider(key="w_exposure").set_value(0.85).run()
+    next(m for m in at.multiselect if m.label == "Incident types").set_value(["clash"]).run()
+    at.checkbox(key="emerging").check().run()
+    at.button(key="prepare_downloads").click().run()
+    assert not at.exception
+    assert frames and tables
+    fresh = read(open_store(copy))
+    for frame in frames:  # as read, after every run of the page
+        assert_geodataframe_equal(frame, fresh)
+    for shared, copied in tables:
+        pd.testing.assert_frame_equal(pd.DataFrame(shared), pd.DataFrame(copied))
