@@ -12,7 +12,14 @@
   non-loopback address without ``[auth]``, the account box of the sidebar.
 - :mod:`webapp.panels`: the stored batches with the undo control, and the admin's
   *Users* expander.
+- :mod:`webapp.time_panels`: the sector timeline, the emerging hot spots' caption and the
+  comparison of two periods.
+- :mod:`webapp.stage_cache`: every cached computation of the page (issue 13): shared
+  objects for the incidents, stages and the rendered map; bytes for the downloads.
+- :mod:`webapp.map_panel`: the map rendered once into streamlit-folium's arguments and
+  drawn through its component; a weight change only sends the sectors' new colours.
 
-May import: ``geo``, ``mapview`` and streamlit (``signin`` and ``panels`` only).
+May import: ``geo``, ``layers``, ``mapview`` and streamlit (not in ``identity`` and
+``actions``).
 ``geo`` and ``layers`` never import this package.
 """
