@@ -290,6 +290,17 @@ def test_standalone_map_html_runs_nothing_from_a_file_url(browser, hostile_repor
     context.close()
 
 
+def _wait_for_the_run(page) -> None:
+    """Wait until the page's script run has ended and no element of the last run is left."""
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+        state="attached", timeout=60_000
+    )
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-stale=\"true\"]').length === 0",
+        timeout=30_000,
+    )
+
+
 def test_hostile_file_name_and_fields_run_nothing_in_the_app(server, browser):
     from hostile_fixtures import hostile_features, payload
 
@@ -325,6 +336,7 @@ def test_hostile_file_name_and_fields_run_nothing_in_the_app(server, browser):
     page.get_by_text("1 feature(s) rejected").wait_for(timeout=30_000)
     commit.click()
     page.get_by_text(f"Stored {len(features)} incident(s)").wait_for(timeout=60_000)
+    _wait_for_the_run(page)  # until then the old "Stored batches" may sit beside the new
     page.get_by_text("Stored batches").first.click()  # the batches, with the file's name
     batches = page.locator("[data-testid='stExpander']").filter(has_text="Stored batches")
     batches.locator("[data-testid='stDataFrame']").wait_for(timeout=30_000)
