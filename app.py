@@ -373,6 +373,7 @@ def main() -> None:
         f"{len(shown):,} of {len(incidents):,} stored incidents match the filters · store "
         f"{escape_markdown(store.location)}"
     )
+    view_params = {k: v for k, v in params.items() if k != "weights"}  # what the map shows
     tab_map, tab_upload, tab_downloads = st.tabs(["Map and ranking", "Upload", "Downloads"])
     with tab_map:
         try:
@@ -388,7 +389,6 @@ def main() -> None:
             st.info(escape_markdown(result.message))
         table = display_table(sectors) if sectors is not None else None
         if table is not None:
-            view_params = {k: v for k, v in params.items() if k != "weights"}
             lines = timelines(store, key, view_params, params, token)
             zeros = [0] * (len(lines.iloc[0]) if len(lines) else 0)  # a sector without any
             table.insert(
@@ -413,7 +413,6 @@ def main() -> None:
             if result is None:
                 st.caption("No map without an analysis.")
             else:
-                view_params = {k: v for k, v in params.items() if k != "weights"}
                 show_map(
                     base_map(
                         store, key, view_params, bool(time_view.get("emerging")),

@@ -40,25 +40,6 @@ from geo import settings  # noqa: E402
 from mapview.assets import CSS_FILES, JS_FILES, vendor_path  # noqa: E402
 from mapview.builder import build_map  # noqa: E402
 
-REFERENCE = (
-    "border_candidates",
-    "countries",
-    "regions",
-    "towns",
-    "crossings",
-    "unofficial_crossings",
-)
-
-
-def reference_layers() -> tuple[gpd.GeoDataFrame | None, dict[str, gpd.GeoDataFrame]]:
-    found = {}
-    for name in REFERENCE:
-        try:
-            found[name] = layers.load_layer(name)
-        except Exception as exc:  # a layer not built
-            print(f"  (layer {name} missing: {exc})")
-    return layers.load_layer("border"), found
-
 
 def synthetic(n: int, base: gpd.GeoDataFrame, seed: int = 0) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(seed)
@@ -77,7 +58,10 @@ def bench_map(rows: list[tuple[str, str]]) -> None:
     from layers.reference import ReferenceLayers
     from webapp.map_panel import serialise_map
 
-    border, found = reference_layers()
+    found, missing = layers.load_map_layers()
+    for message in missing:
+        print(f"  ({message})")
+    border = found.pop("border")
     reference = ReferenceLayers.bundled()
     sample = gpd.read_file(ROOT / "data" / "sample_incidents.geojson")
     sample["date"] = pd.to_datetime(sample["date"])

@@ -32,10 +32,12 @@ __all__ = [
     "DATA_DIR",
     "GEOGRAPHIC_CRS",
     "LAYER_NAMES",
+    "MAP_LAYER_NAMES",
     "METRIC_CRS",
     "list_layers",
     "load_border_line",
     "load_layer",
+    "load_map_layers",
     "load_provenance",
     "terrain_path",
 ]
@@ -51,6 +53,8 @@ LAYER_NAMES = (
     "unofficial_crossings",
     "incidents",
 )
+#: The reference layers drawn on the map beside the border (not the incidents).
+MAP_LAYER_NAMES = tuple(n for n in LAYER_NAMES if n not in ("border", "incidents"))
 #: The bundled incident record (built from ``data/sources/border_incidents.csv``; not
 #: duplicated under ``data/layers/``). A record of public reporting, not ground truth.
 INCIDENTS_PATH = SAMPLE_INCIDENTS_PATH
@@ -90,6 +94,26 @@ def load_layer(name: str) -> gpd.GeoDataFrame:
     if name not in LAYER_NAMES:
         raise LayerError(f"unknown layer {name!r}; choose one of: {', '.join(LAYER_NAMES)}")
     return _read_layer(name).copy()
+
+
+def load_map_layers() -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
+    """Return the border and the :data:`MAP_LAYER_NAMES` layers that exist, by name.
+
+    Returns
+    -------
+    found
+        The layers that could be read.
+    missing
+        One message for each layer that could not (what to rebuild).
+    """
+    found: dict[str, gpd.GeoDataFrame] = {}
+    missing = []
+    for name in ("border", *MAP_LAYER_NAMES):
+        try:
+            found[name] = load_layer(name)
+        except LayerError as exc:
+            missing.append(str(exc))
+    return found, missing
 
 
 def load_border_line() -> LineString:

@@ -143,15 +143,10 @@ def component_arguments(
     }
 
 
-def draw_map(
-    parts: MapParts,
-    *,
-    update: str | None,
-    height: int,
-    center: list[float] | None = None,
-    zoom: int | None = None,
-) -> None:
-    """Draw the map of ``parts`` and run ``update`` on it (see the module docstring)."""
-    sf._component_func(
-        **component_arguments(parts, update=update, height=height, center=center, zoom=zoom)
-    )
+def draw_map(parts: MapParts, **options: Any) -> None:
+    """Draw the map of ``parts`` (see the module docstring).
+
+    ``options``: those of :func:`component_arguments` (``update``, ``height``,
+    ``center``, ``zoom``).
+    """
+    sf._component_func(**component_arguments(parts, **options))

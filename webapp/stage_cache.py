@@ -41,27 +41,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-REFERENCE_LAYERS = (
-    "border_candidates",
-    "countries",
-    "regions",
-    "towns",
-    "crossings",
-    "unofficial_crossings",
-)
-
 
 @st.cache_resource(show_spinner=False)
 def load_layers() -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
-    """Return the bundled reference layers that exist, and messages for those missing."""
-    found: dict[str, gpd.GeoDataFrame] = {}
-    missing = []
-    for name in ("border", *REFERENCE_LAYERS):
-        try:
-            found[name] = layers.load_layer(name)
-        except BorderMonitorError as exc:
-            missing.append(str(exc))
-    return found, missing
+    """Return the bundled map layers that exist, and messages for those missing."""
+    return layers.load_map_layers()
 
 
 @st.cache_resource(show_spinner="Reading the incident store…", max_entries=2)
@@ -263,7 +247,7 @@ def base_map(
             )
         m = build_map(
             border=found.get("border"),
-            layers={k: v for k, v in found.items() if k in REFERENCE_LAYERS},
+            layers={k: v for k, v in found.items() if k != "border"},
             incidents=filter_store(_store, _token, view["since"], view["until"], view["types"]),
             density=result.density,
             density_overlay=density_overlay(_store, key, surface, _token),

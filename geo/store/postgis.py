@@ -560,36 +560,28 @@ class PostgisStore(IncidentStore):
             where.append('"type" = ANY(%s)')
             params.append(list(types))
         columns = [*schema.INCIDENT_COLUMNS, "batch_id"]
+
+        def incidents(con: psycopg.Connection, columns: list[str]) -> CopyJob:
+            return CopyJob(
+                con,
+                select_sql(columns, where, with_fid=True),
+                params,
+                parse=partial(parse_rows, columns=columns, with_fid=True),
+            )
+
         with self._session("reading incidents") as con, con.transaction():
             con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # one snapshot
             snapshot = con.execute("SELECT pg_export_snapshot()").fetchone()[0]
             with self._in_snapshot(snapshot) as other:
                 rows, batch = copy_together(
-                    [
-                        CopyJob(
-                            con,
-                            select_sql(columns, where, with_fid=True),
-                            params,
-                            parse=partial(parse_rows, columns=columns, with_fid=True),
-                        ),
-                        CopyJob(other, batches_sql(where), params),
-                    ]
+                    [incidents(con, columns), CopyJob(other, batches_sql(where), params)]
                 )
             batches = parse_batches(batch.pieces[0])
             ids = [b[0] for b in batches]
             once = len(set(ids)) == len(ids)  # each batch one file, time and hash
             if not once:
                 columns = list(ALL_COLUMNS)
-                (rows,) = copy_together(
-                    [
-                        CopyJob(
-                            con,
-                            select_sql(columns, where, with_fid=True),
-                            params,
-                            parse=partial(parse_rows, columns=columns, with_fid=True),
-                        )
-                    ]
-                )
+                (rows,) = copy_together([incidents(con, columns)])
         frame, geometry = frame_of_rows(rows.pieces, columns, with_fid=True)
         if frame.empty:
             return schema.empty_incidents(with_store_columns=True)
