@@ -1,10 +1,13 @@
 """Hostile incidents for the escaping tests: every text field and the file name a payload.
 
 Each shown field holds the four payloads of issue 11, named after the field, so that a
-dialog (or a text found raw) says which field it came from::
+dialog (or a text found raw) says which field it came from, and a Jinja expression
+(branca evaluated it on the server until ``mapview.rendering``; evaluated, it reads
+``description49``)::
 
     <img src=x onerror=alert('description')> ${alert('description')}
     </script><script>alert('description')</script> javascript:alert('description')
+    {{ 'description' ~ 7*7 }}
 
 The file name is HTML too (a file name cannot hold ``/``, so not ``</script>``); the
 first incident has no id, so its generated id starts with the file name's stem.
@@ -26,10 +29,11 @@ FILE_NAME = "<img src=x onerror=alert('filename')>${alert('filename')}.geojson"
 
 
 def payload(field: str) -> str:
-    """Return the four payloads of issue 11, each naming ``field``."""
+    """Return the four payloads of issue 11 and the Jinja one, each naming ``field``."""
     return (
         f"{field.upper()}: <img src=x onerror=alert('{field}')> ${{alert('{field}')}} "
-        f"</script><script>alert('{field}')</script> javascript:alert('{field}')"
+        f"</script><script>alert('{field}')</script> javascript:alert('{field}') "
+        f"{{{{ '{field}' ~ 7*7 }}}}"
     )
 
 

@@ -80,6 +80,9 @@ def test_standalone_map_holds_no_payload_raw(hostile_report):
         assert raw not in page, raw
     for field in ("description", "source", "location_note", "commodity", "unit"):
         assert f"{field.upper()}: " in page, field  # shown (escaped) in the popups
+        shown = page.replace("\\u0026", "&")  # the marker array is written with tojson
+        assert f"{{{{ &#x27;{field}&#x27; ~ 7*7 }}}}" in shown, field  # Jinja left as text
+        assert f"{field}49" not in page, field  # and never evaluated
     # not shown in the map: ACLED's actors are kept in the exports, not in popups
     assert "ACTOR1: " not in page and "ACTOR2: " not in page
     assert set(TEXT_FIELDS) >= {"actor1", "actor2"}

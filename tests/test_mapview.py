@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import html
 import json
+import pickle
 import shutil
 import subprocess
 
+import branca
+import branca.element
 import folium
 import folium.plugins
 import pandas as pd
@@ -17,6 +20,7 @@ from hypothesis import strategies as st
 from geo.errors import ConfigurationError
 from mapview import escape_frame, escape_text
 from mapview.assets import CSS_FILES, JS_FILES, localize_assets, vendor_path
+from mapview.rendering import LiteralTemplate
 
 #: Payloads that ran script in folium popups and tooltips (shared/RECIPES.md) and relatives.
 PAYLOADS = [
@@ -288,6 +292,36 @@ def test_build_map_escapes_popups_tooltips_and_attribution():
     assert "OSM &lt;test&gt;" in data  # the border's source, in the attribution
     assert "/app/static/vendor/leaflet/leaflet.js" in html_text
     assert not re.search(r"https?://(?!leafletjs\.com)", html_text)
+
+
+#: Jinja syntax in user text: branca evaluated it on the server (issue 13's review).
+JINJA = ("{{ 'jinja' ~ 'ran' }}", "{% if 1 %}kept{% endif %}", "{# kept #}", "{{ lipsum.__globals__ }}")
+
+
+def test_jinja_in_user_text_is_shown_literally_and_never_evaluated():
+    from webapp.map_panel import serialise_map
+
+    inc = _incidents([QAA, HERMEL], description=[JINJA[0] + " " + JINJA[1], JINJA[2]],
+                     source=[JINJA[3], "{% raw %}"])  # fmt: skip
+    page = build_map(border=_border(), incidents=inc).get_root().render()
+    parts = serialise_map(build_map(border=_border(), incidents=inc))
+    for text in (page, parts.script + parts.header + parts.html):
+        text = text.replace("\\u0026", "&")  # the marker array is written with tojson
+        for jinja in (*JINJA, "{% raw %}"):
+            assert escape_text(jinja) in text, jinja  # shown as the analyst wrote it
+        assert "jinjaran" not in text  # the expression was never computed
+        assert "function generate_lorem_ipsum" not in text  # lipsum's globals not dumped
+
+
+def test_text_given_to_an_element_is_kept_as_text():
+    element = branca.element.Element("a {{ 1 + 1 }} b\r\n")
+    assert isinstance(element._template, LiteralTemplate)
+    assert element.render() == "a {{ 1 + 1 }} b"  # Jinja's newline rules, nothing evaluated
+    # folium's one use of a second pass: a style that is an element, written as a reference
+    assert branca.element.Element("fill: {{'pattern_1a'}}").render() == "fill: pattern_1a"
+    copy = pickle.loads(pickle.dumps(element))
+    assert copy.render() == "a {{ 1 + 1 }} b"
+    assert branca.__version__ == "0.8.2"  # the version mapview.rendering was written for
 
 
 def test_build_map_sends_few_incidents_one_by_one_with_precision_circles():
