@@ -295,7 +295,12 @@ def test_build_map_escapes_popups_tooltips_and_attribution():
 
 
 #: Jinja syntax in user text: branca evaluated it on the server (issue 13's review).
-JINJA = ("{{ 'jinja' ~ 'ran' }}", "{% if 1 %}kept{% endif %}", "{# kept #}", "{{ lipsum.__globals__ }}")
+JINJA = (
+    "{{ 'jinja' ~ 'ran' }}",
+    "{% if 1 %}kept{% endif %}",
+    "{# kept #}",
+    "{{ lipsum.__globals__ }}",
+)
 
 
 def test_jinja_in_user_text_is_shown_literally_and_never_evaluated():
