@@ -5,8 +5,10 @@ to 127.0.0.1). Widgets live here; every computation is a ``geo`` call cached wit
 explicit arguments, so a change recomputes only what depends on it. The incidents,
 layers and stages are cached as shared objects (``st.cache_resource``: one copy per
 store version, never copied on a hit, never changed by the page); the files made for
-download as bytes (``st.cache_data``). The map is rendered once per view of the data and
-recoloured in place when only the weights change (:mod:`webapp.map_panel`). Callbacks
+download as bytes (``st.cache_data``). The map's reference layers and sectors are rendered
+once per sector layout; each run sends its data layers (incidents, density, hot spots) and
+its ranking as scripts that the map in the browser applies in place
+(:mod:`webapp.map_panel`). Callbacks
 only set ``st.session_state``. Nothing is fetched from the network: the map's scripts
 come from ``static/vendor``.
 
@@ -27,6 +29,7 @@ import streamlit as st
 
 from geo import roles, settings
 from geo.errors import BorderMonitorError
+from geo.parameters import ZONE_OPTIONS
 from mapview import escape_frame, escape_markdown
 from mapview.builder import zoom_for_bounds
 from mapview.sector_layer import sector_restyle_script
@@ -37,15 +40,16 @@ from webapp.panels import UNDO_CHOICE, batches_panel, users_panel
 from webapp.signin import account_box, sign_in
 from webapp.stage_cache import (
     analyse,
-    base_map,
     comparison_stage,
     content_key,
+    data_layers,
     emerging_stage,
     export_bytes,
     filter_store,
     load_layers,
     ranked_sectors,
     read_store,
+    reference_map,
     stored_batches,
     timelines,
     validate_upload,
@@ -413,14 +417,19 @@ def main() -> None:
             if result is None:
                 st.caption("No map without an analysis.")
             else:
+                ranked = sectors is not None and bool(sectors["rank"].notna().any())
+                layout = {k: params[k] for k in (*ZONE_OPTIONS, "top_k") if k in params}
+                emerging_on = bool(time_view.get("emerging"))
+                update = data_layers(store, key, view_params, emerging_on, params, token)
+                if ranked:
+                    update += sector_restyle_script(sectors)
                 show_map(
-                    base_map(
-                        store, key, view_params, bool(time_view.get("emerging")),
-                        settings.resolve_tile_url(), params, token,
+                    reference_map(
+                        store, key, layout, ranked, settings.resolve_tile_url(), params, token
                     ),
-                    sector_restyle_script(sectors) if sectors is not None else None,
+                    update,
                     view,
-                )  # fmt: skip
+                )
         with chart_column:
             if chosen_sector is not None and result is not None:
                 sector_chart(result.incidents, chosen_sector)

@@ -19,13 +19,21 @@ with the display copies of :mod:`mapview.features` and the controls of
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
 import folium
+import folium.plugins
+import folium.raster_layers
 import geopandas as gpd
 import pandas as pd
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from folium.template import Template
 
 from geo import settings
 from mapview.assets import STATIC_URL, localize_assets
@@ -62,6 +70,8 @@ __all__ = [
     "PRIORITY_CLASSES",
     "TYPE_COLOURS",
     "build_map",
+    "build_reference_map",
+    "data_layers_script",
     "density_image",
     "hexbin_incidents",
     "prepare_layer",
@@ -145,6 +155,266 @@ def _add_crossings(
         _PrecisionCircles(circles).add_to(group(f"{title} location precision"))
 
 
+def _js(value: Any) -> str:
+    """Return ``value`` as JSON that is safe inside a script (``<``, ``>``, ``&`` escaped)."""
+    text = json.dumps(value, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _layer_key(name: str) -> str:
+    """Return a data layer's lasting key: its name without the counts that change with filters."""
+    return name.split(" (", 1)[0]
+
+
+#: Data layers drawn under the sectors and the border (above the countries and regions).
+_UNDER_SECTORS = frozenset({"Hot spots", "Emerging hot spots"})
+
+#: Replaces the data layers of a reference map (see :func:`data_layers_script`).
+_DATA_SCRIPT = """(function (map, control) {{
+  if (!map || !control || window.bordermonDataKey === {key}) {{ return; }}
+  var shown = window.bordermonShown = window.bordermonShown || {{}};
+  (window.bordermonData || []).forEach(function (d) {{
+    shown[d.key] = map.hasLayer(d.layer);
+    control.removeLayer(d.layer);
+    map.removeLayer(d.layer);
+  }});
+  var added = (function ({map_name}) {{
+{body}
+    return [{layers}];
+  }})(map);
+  added.forEach(function (d) {{
+    var on = Object.prototype.hasOwnProperty.call(shown, d.key) ? shown[d.key] : d.show;
+    if (on) {{ map.addLayer(d.layer); }} else {{ map.removeLayer(d.layer); }}
+    control.addOverlay(d.layer, d.label);
+  }});
+  added.slice().reverse().forEach(function (d) {{ if (d.under) {{ d.layer.bringToBack(); }} }});
+  (window.bordermonContext || []).slice().reverse().forEach(function (layer) {{
+    layer.bringToBack();
+  }});
+  window.bordermonData = added;
+  var legend = document.querySelector(".bordermon-data-legend");
+  if (legend) {{ legend.innerHTML = {legend}; }}
+  window.bordermonDataKey = {key};
+}})(window.bordermonMap, window.bordermonControl);
+"""
+
+
+class _Registry(MacroElement):
+    """Names the map, its layer control and its context layers for :func:`data_layers_script`."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.bordermonMap = {{ this._parent.get_name() }};
+        window.bordermonControl = {{ this.control.get_name() }};
+        window.bordermonContext = [{{ this.context|join(", ") }}];
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, control: folium.LayerControl, context: list[str]) -> None:
+        super().__init__()
+        self._name = "Registry"
+        self.control = control
+        self.context = context
+
+
+class _DataLayerAssets(JSCSSMixin, MacroElement):
+    """The scripts and stylesheets the data layers need, for a map that has none yet.
+
+    The marker-cluster plugin, and the style folium's ``ImageOverlay`` puts in the page's
+    header for the density image (drawn pixel by pixel, not smoothed).
+    """
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}{{ this.image_style }}{% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "DataLayerAssets"
+        overlay = folium.raster_layers.ImageOverlay._template.module
+        self.image_style = overlay.header(SimpleNamespace(pixelated=True), {})
+        self.default_js = list(folium.plugins.FastMarkerCluster.default_js)
+        self.default_css = list(folium.plugins.FastMarkerCluster.default_css)
+
+
+def _new_map() -> tuple[folium.Map, Any, list[str]]:
+    """Return an empty map, its feature-group factory and its legend rows."""
+    m = folium.Map(
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=True,
+        zoom_snap=ZOOM_SNAP,
+        maxZoom=18,
+        minZoom=5,
+        location=[34.0, 36.2],
+        zoom_start=8,
+    )
+    # A long attribution wraps across the whole bottom edge and hides the scale bar:
+    # keep it to the right two thirds so the scale bar keeps the bottom-left corner.
+    m.get_root().header.add_child(folium.Element(_CONTROL_CSS))
+
+    def group(name: str, *, show: bool = True) -> folium.FeatureGroup:
+        return folium.FeatureGroup(name=escape_text(name), show=show, overlay=True).add_to(m)
+
+    return m, group, []
+
+
+def _add_reference(
+    m: folium.Map,
+    group: Any,
+    legend: list[str],
+    *,
+    border: gpd.GeoDataFrame | None,
+    layers: dict[str, gpd.GeoDataFrame],
+    sectors: gpd.GeoDataFrame | None,
+    top_k: int,
+    tile_url: str | None,
+    tile_attribution: str,
+    simplify_m: float,
+    height_px: int,
+) -> list[str]:
+    """Draw the tiles, reference layers and sectors; return the attribution parts."""
+    attribution: list[str] = []
+    m.bordermon_context = []
+    if tile_url:
+        folium.TileLayer(
+            tiles=tile_url,
+            attr=escape_text(tile_attribution),
+            name="Background tiles",
+            maxZoom=18,
+        ).add_to(m)
+    if "countries" in layers:
+        g = group("Countries")
+        m.bordermon_context.append(g.get_name())
+        _add_geojson(
+            g,
+            prepare_layer(layers["countries"], columns=["name", "iso3"], simplify_m=simplify_m * 4),
+            style={"color": "#666", "weight": 1, "fillColor": "#f2efe9", "fillOpacity": 0.35},
+            tooltip={"name": "Country"},
+            name="countries",
+        )
+    if "regions" in layers:
+        g = group("Districts and governorates", show=False)
+        m.bordermon_context.append(g.get_name())
+        _add_geojson(
+            g,
+            prepare_layer(
+                layers["regions"], columns=["name", "level", "country"], simplify_m=simplify_m * 2
+            ),
+            style={"color": "#8c8c8c", "weight": 0.8, "dashArray": "2 3", "fillOpacity": 0},
+            tooltip={"name": "Region", "level": "Level", "country": "Country"},
+            name="regions",
+        )
+    if sectors is not None and len(sectors):
+        _add_sectors(sectors, top_k=top_k, group=group, legend=legend)
+    if "border_candidates" in layers:
+        g = group("Candidate border lines", show=False)
+        _add_geojson(
+            g,
+            prepare_layer(
+                layers["border_candidates"],
+                columns=["source", "version"],
+                simplify_m=simplify_m / 2,
+            ),
+            style={"color": "#7570b3", "weight": 1.5, "dashArray": "5 4"},
+            tooltip={"source": "Source", "version": "Version"},
+            name="border_candidates",
+        )
+    if border is not None and len(border):
+        g = group("Border")
+        _add_geojson(
+            g,
+            prepare_layer(border, columns=["name", "source"], simplify_m=10.0),
+            style={"color": "#d7301f", "weight": 3},
+            tooltip={"name": "Border", "source": "Source"},
+            name="border",
+        )
+        sources = sorted({str(s) for s in border.get("source", pd.Series(dtype=str)).dropna()})
+        if sources:
+            attribution.append("Border: " + escape_text("; ".join(sources)))
+        # The initial view shows the whole border (set directly: fitBounds would run before
+        # the frame has its final size).
+        centre, zoom = zoom_for_bounds(
+            tuple(border.to_crs(4326).total_bounds), height_px=height_px, padding=0.2
+        )
+        m.location, m.options["zoom"] = centre, zoom
+    for name, style, label in CROSSING_STYLES:
+        if name in layers and len(layers[name]):
+            _add_crossings(layers[name], name=name, style=style, label=label, group=group)
+            legend.append(_swatch(style["fill_color"], label, shape="circle"))
+    if "towns" in layers:
+        g = group("Towns")
+        shown = prepare_layer(
+            layers["towns"], columns=["name", "name_ar", "country", "population"], simplify_m=0
+        )
+        tips = []
+        for row in shown.itertuples(index=False):
+            tip = str(row.name) + (f" / {row.name_ar}" if getattr(row, "name_ar", "") else "")
+            pop = pd.to_numeric(getattr(row, "population", None), errors="coerce")
+            if pop is not None and not pd.isna(pop):  # an escaped empty text is no number
+                tip += f" — pop. {float(pop):,.0f}"
+            tips.append(tip)
+        _add_points(
+            g, shown, tips, {"radius": 3, "color": "#333", "weight": 1, "fill_color": "#fff"}
+        )
+    return attribution
+
+
+def _add_data(
+    m: folium.Map,
+    group: Any,
+    legend: list[str],
+    *,
+    incidents: gpd.GeoDataFrame | None,
+    density: Any | None,
+    density_overlay: tuple[str, list[list[float]], float] | None,
+    hotspots: gpd.GeoDataFrame | None,
+    emerging: gpd.GeoDataFrame | None,
+    max_incident_markers: int,
+    cluster_min: int,
+    hex_km: float,
+) -> None:
+    """Draw the data layers: hot spots, emerging hot spots, density, incidents."""
+    if hotspots is not None and len(hotspots) and "bin" in hotspots.columns:
+        _add_hotspots(hotspots, group=group, legend=legend)
+    if emerging is not None and len(emerging) and "category" in emerging.columns:
+        _add_emerging(emerging, group=group, legend=legend)
+    if density is not None:
+        _add_density(density, density_overlay, group=group, legend=legend)
+    if incidents is not None and len(incidents):
+        _add_incidents(
+            m,
+            incidents,
+            max_markers=max_incident_markers,
+            cluster_min=cluster_min,
+            hex_km=hex_km,
+            legend=legend,
+            group=group,
+        )
+
+
+def _finish(
+    m: folium.Map, attribution: list[str], legend: list[str], data: list[str] | None
+) -> None:
+    """Add the attribution, the legend, the layer control and the registry.
+
+    ``data``: the data layers' legend rows, in a place of their own that
+    :func:`data_layers_script` fills; ``None`` for a map that receives its data layers
+    later (the legend is then drawn even while it is empty).
+    """
+    attribution.append("Reference layers: © OpenStreetMap contributors (ODbL) and others")
+    _Attribution(" | ".join(attribution)).add_to(m)
+    if legend or data is None or data:
+        rows = "".join(data or [])
+        _Legend("".join(legend) + f'<div class="bordermon-data-legend">{rows}</div>').add_to(m)
+    control = folium.LayerControl(collapsed=True).add_to(m)
+    _Registry(control, m.bordermon_context).add_to(m)
+
+
 def build_map(
     *,
     border: gpd.GeoDataFrame | None = None,
@@ -210,124 +480,102 @@ def build_map(
     folium.Map
         Scripts and stylesheets point at ``base_url``; no CDN.
     """
-    layers = dict(layers or {})
-    m = folium.Map(
-        tiles=None,
-        control_scale=True,
-        prefer_canvas=True,
-        zoom_snap=ZOOM_SNAP,
-        maxZoom=18,
-        minZoom=5,
-        location=[34.0, 36.2],
-        zoom_start=8,
-    )
-    # A long attribution wraps across the whole bottom edge and hides the scale bar:
-    # keep it to the right two thirds so the scale bar keeps the bottom-left corner.
-    m.get_root().header.add_child(folium.Element(_CONTROL_CSS))
-    if tile_url:
-        folium.TileLayer(
-            tiles=tile_url,
-            attr=escape_text(tile_attribution),
-            name="Background tiles",
-            maxZoom=18,
-        ).add_to(m)
-    legend: list[str] = []
-    attribution: list[str] = []
+    m, group, legend = _new_map()
+    attribution = _add_reference(
+        m, group, legend, border=border, layers=dict(layers or {}), sectors=sectors,
+        top_k=top_k, tile_url=tile_url, tile_attribution=tile_attribution,
+        simplify_m=simplify_m, height_px=height_px,
+    )  # fmt: skip
+    data_legend: list[str] = []
+    _add_data(
+        m, group, data_legend, incidents=incidents, density=density,
+        density_overlay=density_overlay, hotspots=hotspots, emerging=emerging,
+        max_incident_markers=max_incident_markers, cluster_min=cluster_min, hex_km=hex_km,
+    )  # fmt: skip
+    _finish(m, attribution, legend, data_legend)
+    return localize_assets(m, base_url=base_url)
+
+
+def build_reference_map(
+    *,
+    border: gpd.GeoDataFrame | None = None,
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+    sectors: gpd.GeoDataFrame | None = None,
+    top_k: int = settings.TOP_K,
+    tile_url: str | None = None,
+    tile_attribution: str = settings.MAP_TILE_ATTRIBUTION,
+    simplify_m: float = settings.MAP_SIMPLIFY_M,
+    base_url: str = STATIC_URL,
+    height_px: int = settings.MAP_HEIGHT_PX,
+) -> folium.Map:
+    """Return the map of :func:`build_map` without its data layers, ready to receive them.
+
+    The app draws this map once per sector layout and sends the data layers (incidents,
+    density, hot spots, emerging hot spots) as :func:`data_layers_script`, so a filter
+    change neither rebuilds nor reloads the map. Its legend holds an empty place for
+    the data layers' rows, and its scripts include those the data layers need
+    (marker clusters). Parameters as for :func:`build_map`.
+    """
+    m, group, legend = _new_map()
+    attribution = _add_reference(
+        m, group, legend, border=border, layers=dict(layers or {}), sectors=sectors,
+        top_k=top_k, tile_url=tile_url, tile_attribution=tile_attribution,
+        simplify_m=simplify_m, height_px=height_px,
+    )  # fmt: skip
+    _DataLayerAssets().add_to(m)
+    _finish(m, attribution, legend, None)
+    return localize_assets(m, base_url=base_url)
+
+
+def data_layers_script(
+    *,
+    incidents: gpd.GeoDataFrame | None = None,
+    density: Any | None = None,
+    density_overlay: tuple[str, list[list[float]], float] | None = None,
+    hotspots: gpd.GeoDataFrame | None = None,
+    emerging: gpd.GeoDataFrame | None = None,
+    max_incident_markers: int = settings.MAP_MAX_INCIDENT_MARKERS,
+    cluster_min: int = settings.MAP_CLUSTER_MIN_INCIDENTS,
+    hex_km: float = settings.MAP_HEX_KM,
+) -> str:
+    """Return the JavaScript that puts these data layers on a map of :func:`build_reference_map`.
+
+    The layers are built by the same code as :func:`build_map`'s and rendered by folium;
+    the script then replaces the data layers the map holds (keeping each one switched on
+    or off as the analyst left it), lists them in the layer control, draws the surface
+    layers under the sectors and above the countries as :func:`build_map` does, and
+    fills the legend's place for them. Running it twice changes nothing the second time.
+    Every text in it is escaped as in :func:`build_map`; the labels and legend are written
+    as JSON. Parameters as for :func:`build_map`.
+    """
+    m = folium.Map(tiles=None)
+    entries: list[tuple[str, folium.FeatureGroup, bool]] = []
 
     def group(name: str, *, show: bool = True) -> folium.FeatureGroup:
-        return folium.FeatureGroup(name=escape_text(name), show=show, overlay=True).add_to(m)
+        fg = folium.FeatureGroup(name=escape_text(name), show=show, overlay=True).add_to(m)
+        entries.append((name, fg, show))
+        return fg
 
-    if "countries" in layers:
-        g = group("Countries")
-        _add_geojson(
-            g,
-            prepare_layer(layers["countries"], columns=["name", "iso3"], simplify_m=simplify_m * 4),
-            style={"color": "#666", "weight": 1, "fillColor": "#f2efe9", "fillOpacity": 0.35},
-            tooltip={"name": "Country"},
-            name="countries",
-        )
-    if "regions" in layers:
-        g = group("Districts and governorates", show=False)
-        _add_geojson(
-            g,
-            prepare_layer(
-                layers["regions"], columns=["name", "level", "country"], simplify_m=simplify_m * 2
-            ),
-            style={"color": "#8c8c8c", "weight": 0.8, "dashArray": "2 3", "fillOpacity": 0},
-            tooltip={"name": "Region", "level": "Level", "country": "Country"},
-            name="regions",
-        )
-    if hotspots is not None and len(hotspots) and "bin" in hotspots.columns:
-        _add_hotspots(hotspots, group=group, legend=legend)
-    if emerging is not None and len(emerging) and "category" in emerging.columns:
-        _add_emerging(emerging, group=group, legend=legend)
-    if density is not None:
-        _add_density(density, density_overlay, group=group, legend=legend)
-    if sectors is not None and len(sectors):
-        _add_sectors(sectors, top_k=top_k, group=group, legend=legend)
-    if "border_candidates" in layers:
-        g = group("Candidate border lines", show=False)
-        _add_geojson(
-            g,
-            prepare_layer(
-                layers["border_candidates"],
-                columns=["source", "version"],
-                simplify_m=simplify_m / 2,
-            ),
-            style={"color": "#7570b3", "weight": 1.5, "dashArray": "5 4"},
-            tooltip={"source": "Source", "version": "Version"},
-            name="border_candidates",
-        )
-    if border is not None and len(border):
-        g = group("Border")
-        _add_geojson(
-            g,
-            prepare_layer(border, columns=["name", "source"], simplify_m=10.0),
-            style={"color": "#d7301f", "weight": 3},
-            tooltip={"name": "Border", "source": "Source"},
-            name="border",
-        )
-        sources = sorted({str(s) for s in border.get("source", pd.Series(dtype=str)).dropna()})
-        if sources:
-            attribution.append("Border: " + escape_text("; ".join(sources)))
-        # The initial view shows the whole border (set directly: fitBounds would run before
-        # the frame has its final size).
-        centre, zoom = zoom_for_bounds(
-            tuple(border.to_crs(4326).total_bounds), height_px=height_px, padding=0.2
-        )
-        m.location, m.options["zoom"] = centre, zoom
-    for name, style, label in CROSSING_STYLES:
-        if name in layers and len(layers[name]):
-            _add_crossings(layers[name], name=name, style=style, label=label, group=group)
-            legend.append(_swatch(style["fill_color"], label, shape="circle"))
-    if "towns" in layers:
-        g = group("Towns")
-        shown = prepare_layer(
-            layers["towns"], columns=["name", "name_ar", "country", "population"], simplify_m=0
-        )
-        tips = []
-        for row in shown.itertuples(index=False):
-            tip = str(row.name) + (f" / {row.name_ar}" if getattr(row, "name_ar", "") else "")
-            pop = pd.to_numeric(getattr(row, "population", None), errors="coerce")
-            if pop is not None and not pd.isna(pop):  # an escaped empty text is no number
-                tip += f" — pop. {float(pop):,.0f}"
-            tips.append(tip)
-        _add_points(
-            g, shown, tips, {"radius": 3, "color": "#333", "weight": 1, "fill_color": "#fff"}
-        )
-    if incidents is not None and len(incidents):
-        _add_incidents(
-            m,
-            incidents,
-            max_markers=max_incident_markers,
-            cluster_min=cluster_min,
-            hex_km=hex_km,
-            legend=legend,
-            group=group,
-        )
-    attribution.append("Reference layers: © OpenStreetMap contributors (ODbL) and others")
-    _Attribution(" | ".join(attribution)).add_to(m)
-    if legend:
-        _Legend("".join(legend)).add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)
-    return localize_assets(m, base_url=base_url)
+    legend: list[str] = []
+    _add_data(
+        m, group, legend, incidents=incidents, density=density,
+        density_overlay=density_overlay, hotspots=hotspots, emerging=emerging,
+        max_incident_markers=max_incident_markers, cluster_min=cluster_min, hex_km=hex_km,
+    )  # fmt: skip
+    figure = m.get_root()
+    figure.render()
+    scripts = figure.script._children.items()
+    body = "\n".join(element.render() for name, element in scripts if name != m.get_name())
+    layers = ",".join(
+        f"{{key: {_js(_layer_key(name))}, label: {_js(fg.layer_name)}, layer: {fg.get_name()}, "
+        f"show: {_js(show)}, under: {_js(_layer_key(name) in _UNDER_SECTORS)}}}"
+        for name, fg, show in entries
+    )
+    key = hashlib.sha256((body + layers + "".join(legend)).encode()).hexdigest()[:16]
+    return _DATA_SCRIPT.format(
+        key=_js(key),
+        map_name=m.get_name(),
+        body=body,
+        layers=layers,
+        legend=_js("".join(legend)),
+    )

@@ -323,7 +323,7 @@ def _map_builds(monkeypatch) -> dict[str, int]:
     import mapview.builder as builder
     import webapp.stage_cache as stage_cache
 
-    counts = {"map": 0, "incident layer": 0}
+    counts = {"map": 0, "data layers": 0, "incident layer": 0}
 
     def counted(name, function):
         def wrapper(*args, **kwargs):
@@ -332,7 +332,12 @@ def _map_builds(monkeypatch) -> dict[str, int]:
 
         return wrapper
 
-    monkeypatch.setattr(stage_cache, "build_map", counted("map", stage_cache.build_map))
+    monkeypatch.setattr(
+        stage_cache, "build_reference_map", counted("map", stage_cache.build_reference_map)
+    )
+    monkeypatch.setattr(
+        stage_cache, "data_layers_script", counted("data layers", stage_cache.data_layers_script)
+    )
     layer = counted("incident layer", builder._add_incidents)
     monkeypatch.setattr(builder, "_add_incidents", layer)
     return counts
@@ -346,21 +351,40 @@ def test_a_weight_change_recolours_the_map_without_rebuilding_it(app, monkeypatc
     # a weight no other test uses: the ranking is computed anew, the map is not
     app.slider(key="w_exposure").set_value(0.95).run()
     assert not app.exception
-    assert builds == {"map": 0, "incident layer": 0}
+    assert builds == {"map": 0, "data layers": 0, "incident layer": 0}
     after = sent[-1]
     assert after["script"] == before["script"] and after["key"] == before["key"]
     assert after["feature_group"] != before["feature_group"]
+    # the data layers are sent unchanged (the browser skips them: same key)
+    data_part = before["feature_group"][: before["feature_group"].index("})(window.bordermonMap")]
+    assert after["feature_group"].startswith(data_part)
     # what recolours the sectors is this run's ranking
     script = after["feature_group"]
     payload = json.loads(script[script.rindex("})(") + 3 : script.rindex(");")])
     table = _ranked(app)
     ranks = {sector: value[0] for sector, value in payload["sectors"].items()}
     assert ranks == dict(zip(table["sector"], table["rank"].astype(int), strict=True))
-    # new data is a new map: one build, its incident layer with it
+
+
+def test_a_filter_change_sends_new_data_layers_to_the_same_map(app, monkeypatch):
+    sent = _map_sends(monkeypatch)
+    builds = _map_builds(monkeypatch)
+    app.run()
+    before = sent[-1]
     types = next(m for m in app.multiselect if m.label == "Incident types")
     types.set_value(["seizure", "clash", "strike"]).run()
-    assert builds == {"map": 1, "incident layer": 1}
-    assert sent[-1]["script"] != before["script"]
+    assert not app.exception
+    # the map is neither rebuilt nor re-sent: only its data layers, built once
+    assert builds == {"map": 0, "data layers": 1, "incident layer": 1}
+    after = sent[-1]
+    assert after["script"] == before["script"] and after["key"] == before["key"]
+    data = after["feature_group"]
+    assert data != before["feature_group"]
+    shown = _count_caption(app).split(" of ", 1)[0]
+    assert f"Incidents ({shown})" in data  # the layer's label counts the filtered incidents
+    start = data.index("legend.innerHTML = ") + len("legend.innerHTML = ")
+    legend = json.JSONDecoder().raw_decode(data, start)[0]
+    assert "seizure" in legend and "clash" in legend and "smuggling" not in legend
 
 
 def test_the_shared_incidents_and_ranking_are_never_changed_by_the_page(

@@ -190,6 +190,7 @@ def test_map_upload_escaping_and_no_outside_request(server, browser, tmp_path):
         f"() => {{ const t = ({_OPEN_ALL})(); "
         "return t && t.includes('XSS-0') && t.includes('XSS-1') ? t : false; }",
         timeout=60_000,
+        polling=200,
     )
     texts = [shown.json_value()]
     page.wait_for_timeout(1000)  # give any injected handler time to fire
@@ -209,6 +210,7 @@ def test_map_upload_escaping_and_no_outside_request(server, browser, tmp_path):
     map_frame.wait_for_function(
         f"() => window.__maps[window.__maps.length - 1].getZoom() > {whole_border} + 2",
         timeout=30_000,
+        polling=200,
     )
 
     outside = [u for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")
@@ -390,7 +392,7 @@ def test_a_weight_change_recolours_the_sectors_of_the_map_in_place(server, brows
         page.locator("iframe[title='streamlit_folium.st_folium']").element_handle().content_frame()
     )
     map_frame.wait_for_function(
-        "() => Object.keys(window.bordermonSectors || {}).length > 10", timeout=60_000
+        "() => Object.keys(window.bordermonSectors || {}).length > 10", timeout=60_000, polling=200
     )
     map_frame.evaluate("() => { window.__sameMap = 'yes'; }")
     before = map_frame.evaluate(_SECTORS_JS)
@@ -404,6 +406,7 @@ def test_a_weight_change_recolours_the_sectors_of_the_map_in_place(server, brows
         "([id, layer]) => layer.feature.properties.rank !== b[id][0])",
         arg=before,
         timeout=60_000,
+        polling=200,  # by time: an animation frame may never come to a frame out of view
     )
     page.wait_for_timeout(500)  # the rerun has finished drawing
     after = map_frame.evaluate(_SECTORS_JS)
@@ -412,4 +415,55 @@ def test_a_weight_change_recolours_the_sectors_of_the_map_in_place(server, brows
     assert after.keys() == before.keys()
     assert all(colour == priority_class(int(rank))[0] for rank, colour in after.values())
     assert sorted(rank for rank, _ in after.values()) == list(range(1, len(after) + 1))
+    page.close()
+
+
+def _data_layer_js(key: str) -> str:
+    return f"window.bordermonData.find(function (d) {{ return d.key === {key!r}; }})"
+
+
+def test_a_filter_change_redraws_the_data_layers_in_the_same_map(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server)
+    page.get_by_text("Lebanon–Syria border monitor").first.wait_for(timeout=60_000)
+    frame = page.locator("iframe[title='streamlit_folium.st_folium']")
+    frame.element_handle(timeout=60_000)
+    map_frame = frame.element_handle().content_frame()
+    # polled by time: an animation frame may never come to a frame scrolled out of view
+    map_frame.wait_for_function(
+        "() => (window.bordermonData || []).length >= 3", timeout=60_000, polling=200
+    )
+    _wait_for_the_run(page)
+    map_frame.evaluate("() => { window.__sameMap = 'yes'; }")
+    incidents = _data_layer_js("Incidents")
+    before = map_frame.evaluate(f"() => {incidents}.label")
+    keys = map_frame.evaluate("() => window.bordermonData.map(function (d) { return d.key; })")
+    assert {"Hot spots", "Incident density", "Incidents"} <= set(keys)
+    # the analyst switches the density off in the layer control
+    map_frame.locator(".leaflet-control-layers").hover()
+    map_frame.locator(".leaflet-control-layers-overlays label").filter(
+        has_text="Incident density"
+    ).locator("input").click()
+    density_on = f"() => window.bordermonMap.hasLayer({_data_layer_js('Incident density')}.layer)"
+    assert map_frame.evaluate(density_on) is False
+
+    # one type fewer in the sidebar's filter: the page reruns with fewer incidents
+    page.get_by_role("button", name="Remove seizure").click()
+    map_frame.wait_for_function(
+        f"(b) => {incidents}.label !== b", arg=before, timeout=60_000, polling=200
+    )
+    _wait_for_the_run(page)
+    after = map_frame.evaluate(f"() => {incidents}.label")
+    count = lambda label: int(label.split("(", 1)[1].split(")")[0].replace(",", ""))  # noqa: E731
+    assert 0 < count(after) < count(before)
+    # the same map (not mounted again), the density still off as the analyst left it,
+    # each data layer once in the layer control, the legend without seizures
+    assert map_frame.evaluate("() => window.__sameMap") == "yes"
+    assert map_frame.evaluate(density_on) is False
+    assert map_frame.evaluate(f"() => window.bordermonMap.hasLayer({incidents}.layer)") is True
+    labels = map_frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    assert sum("Incidents (" in label for label in labels) == 1
+    assert sum("Incident density" in label for label in labels) == 1
+    legend = map_frame.locator(".bordermon-data-legend").inner_text()
+    assert "seizure" not in legend and "clash" in legend
     page.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import pickle
+import re
 import shutil
 import subprocess
 
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from geo.errors import ConfigurationError
 from mapview import escape_frame, escape_text
 from mapview.assets import CSS_FILES, JS_FILES, localize_assets, vendor_path
+from mapview.builder import build_reference_map, data_layers_script
 from mapview.rendering import LiteralTemplate
 
 #: Payloads that ran script in folium popups and tooltips (shared/RECIPES.md) and relatives.
@@ -127,7 +129,6 @@ def test_every_vendored_file_exists():
 import base64  # noqa: E402
 import io  # noqa: E402
 import math  # noqa: E402
-import re  # noqa: E402
 
 import geopandas as gpd  # noqa: E402
 import numpy as np  # noqa: E402
@@ -327,6 +328,54 @@ def test_text_given_to_an_element_is_kept_as_text():
     copy = pickle.loads(pickle.dumps(element))
     assert copy.render() == "a {{ 1 + 1 }} b"
     assert branca.__version__ == "0.8.2"  # the version mapview.rendering was written for
+
+
+def _hotspot_cells() -> gpd.GeoDataFrame:
+    cells = [shapely.box(36.4, 34.3, 36.45, 34.35), shapely.box(36.45, 34.3, 36.5, 34.35)]
+    return gpd.GeoDataFrame(
+        {"bin": [3, -2], "count": [9, 0], "z": [3.1, -2.2], "p_fdr": [0.001, 0.03]},
+        geometry=cells,
+        crs=4326,
+    )
+
+
+def _overlay_labels(text: str) -> list[str]:
+    """Return the layer control's overlay names written in a map's script."""
+    return sorted(
+        json.loads(f'"{name}"')
+        for name in re.findall(r'"((?:[^"\\]|\\.)*)" : feature_group_', text)
+    )
+
+
+def test_the_reference_map_and_its_data_layers_make_the_whole_map():
+    inc = _incidents([QAA, HERMEL], description=["<img src=x onerror=alert(1)>", "</script>"])
+    data = {"incidents": inc, "hotspots": _hotspot_cells()}
+    whole = build_map(border=_border(), **data).get_root().render()
+    reference = build_reference_map(border=_border()).get_root().render()
+    script = data_layers_script(**data)
+    labels = [json.loads(x) for x in re.findall(r'label: ("(?:[^"\\]|\\.)*")', script)]
+    # every layer of the whole map: the reference map's, then the data layers'
+    assert _overlay_labels(whole) == sorted(_overlay_labels(reference) + labels)
+    assert {"Hot spots (Gi*)", "Incidents (2)"} <= set(labels)
+    # the data layers' legend rows go in the reference map's empty place for them
+    assert '<div class=\\"bordermon-data-legend\\"></div>' in reference.replace(
+        "\\u003c", "<"
+    ).replace("\\u003e", ">")
+    # the reference map loads what the data layers need, once
+    assert "leaflet.markercluster.js" in reference and "leaflet.markercluster.js" not in script
+    # user text stays escaped, and nothing in the script can end a <script> element
+    assert "<img src=x" not in script and "</script>" not in script
+    assert "&lt;img src=x onerror=alert(1)&gt;" in script.replace("\\u0026", "&")
+
+
+def test_the_data_layers_script_keeps_the_analysts_switches_and_runs_once():
+    script = data_layers_script(incidents=_incidents([QAA]), hotspots=_hotspot_cells())
+    key = re.search(r'window.bordermonDataKey === ("[0-9a-f]{16}")', script).group(1)
+    assert script.rstrip().endswith("})(window.bordermonMap, window.bordermonControl);")
+    assert f"window.bordermonDataKey = {key};" in script  # a second run returns at once
+    assert "shown[d.key] = map.hasLayer(d.layer);" in script  # switched off stays off
+    assert 'key: "Hot spots"' in script and "under: true" in script  # under the sectors
+    assert 'key: "Incidents"' in script  # the count is not part of the key
 
 
 def test_build_map_sends_few_incidents_one_by_one_with_precision_circles():

@@ -1,17 +1,19 @@
-"""The app's map: built and serialised once per view of the data, recoloured in place.
+"""The app's map: the reference map rendered once, its data and ranking sent as updates.
 
 streamlit-folium's ``st_folium`` renders the whole folium map to HTML and JavaScript on
 every run (0.9 s on a 100,000-incident store, after 0.7 s of building it), and when its
 script changes the browser mounts a new map. Here the map is split by what it depends on:
 
 - :func:`serialise_map` renders a built map once into :class:`MapParts`, the very
-  arguments ``st_folium`` would send (the app caches them per store content, filters,
-  density and sector options: everything but the weights);
-- the ranking under the current weights travels as a few kilobytes of JavaScript
-  (:func:`mapview.sector_layer.sector_restyle_script`), which streamlit-folium's frontend
-  runs on the mounted map (its ``feature_group`` argument) to recolour the sectors;
+  arguments ``st_folium`` would send. The app renders the reference map
+  (:func:`mapview.builder.build_reference_map`: reference layers and sectors) once per
+  sector layout;
+- the data layers of the current filters (incidents, density, hot spots) travel as
+  :func:`mapview.builder.data_layers_script`, and the ranking under the current weights
+  as :func:`mapview.sector_layer.sector_restyle_script`. streamlit-folium's frontend runs
+  them on the mounted map (its ``feature_group`` argument) whenever they change;
 - :func:`draw_map` sends both. The script is the same from run to run, so the browser
-  keeps its map (zoom, layers switched off) and only the sectors change colour.
+  keeps its map (zoom, layers switched off) and only the data layers and colours change.
 
 ``tests/test_map_panel.py`` checks that :func:`serialise_map` gives what ``st_folium``
 sends for the same map, so an upgrade of streamlit-folium that changes it fails a test
@@ -118,8 +120,8 @@ def component_arguments(
 ) -> dict[str, Any]:
     """Return the keyword arguments of streamlit-folium's component for ``parts``.
 
-    ``update``: JavaScript run on the mounted map whenever it changes (the sector
-    colours); nothing is returned from the map (``returned_objects=[]``).
+    ``update``: JavaScript run on the mounted map whenever it changes (the data layers
+    and the sector colours); nothing is returned from the map (``returned_objects=[]``).
     """
     return {
         "script": parts.script,

@@ -31,9 +31,10 @@ import pandas as pd
 import streamlit as st
 
 import layers
+from geo import settings
 from geo.errors import BorderMonitorError
 from layers.reference import ReferenceLayers
-from mapview.builder import build_map, density_image
+from mapview.builder import build_reference_map, data_layers_script, density_image
 from webapp.map_panel import MapParts, serialise_map
 
 if TYPE_CHECKING:
@@ -219,46 +220,68 @@ def stored_batches(_store: IncidentStore, token: str) -> pd.DataFrame:
     return _store.batches()
 
 
-@st.cache_resource(show_spinner="Drawing the map…", max_entries=8)
-def base_map(
+@st.cache_resource(show_spinner="Drawing the map…", max_entries=4)
+def reference_map(
     _store: IncidentStore,
-    key: str,
-    view: dict[str, Any],
-    emerging: bool,
+    _key: str,
+    layout: dict[str, Any],
+    ranked: bool,
     tile_url: str | None,
     _params: dict[str, Any],
     _token: str,
 ) -> MapParts | str:
-    """Return the map of this view of the data, rendered once, or why it cannot be drawn.
+    """Return the map without its data layers, rendered once per sector layout.
 
-    ``view``: the options except the weights (filters, density, sectors). The sectors
-    are drawn ranked under ``_params``' weights, whichever came first: every run then
-    recolours them under its own (:func:`mapview.sector_layer.sector_restyle_script`),
-    so a weight change neither rebuilds nor re-sends another map.
+    ``layout``: the sector options (``sector_km``, ``corridor_km``, ``terrain``) and
+    ``top_k``; ``ranked``: whether the sectors are ranked (drawn) at all. Neither the
+    filters nor the weights nor the stored incidents enter the key: the sectors are
+    drawn ranked under ``_params``, whichever came first, and every run sends its own
+    ranking (:func:`mapview.sector_layer.sector_restyle_script`) and data layers
+    (:func:`data_layers`) to the map the browser keeps.
     """
     found, _ = load_layers()
-    surface, _ = split_params(_params)
     try:
-        result = analyse(_store, key, _params, _token)
-        emerging_cells = None
-        if emerging:
-            emerging_cells = getattr(
-                emerging_stage(_store, key, view["types"], view["until"], _token)[0], "cells", None
-            )
-        m = build_map(
+        sectors = ranked_sectors(_store, _key, _params, _token) if ranked else None
+        m = build_reference_map(
             border=found.get("border"),
             layers={k: v for k, v in found.items() if k != "border"},
-            incidents=filter_store(_store, _token, view["since"], view["until"], view["types"]),
-            density=result.density,
-            density_overlay=density_overlay(_store, key, surface, _token),
-            sectors=ranked_sectors(_store, key, _params, _token),
-            hotspots=getattr(result.hotspots, "cells", None),
-            emerging=emerging_cells,
+            sectors=sectors,
+            top_k=int(layout.get("top_k", settings.TOP_K)),
             tile_url=tile_url,
         )
     except BorderMonitorError as exc:
         return str(exc)
     return serialise_map(m)
+
+
+@st.cache_resource(show_spinner="Drawing the incidents…", max_entries=8)
+def data_layers(
+    _store: IncidentStore,
+    key: str,
+    view: dict[str, Any],
+    emerging: bool,
+    _params: dict[str, Any],
+    _token: str,
+) -> str:
+    """Return the script that puts this view's data layers on the map (see :func:`reference_map`).
+
+    ``view``: the options except the weights; ``emerging``: whether the emerging hot
+    spots are drawn. The incidents, density and hot spots are those of the filters.
+    """
+    surface, _ = split_params(_params)
+    stage = surface_stage(_store, key, surface, _token)
+    emerging_cells = None
+    if emerging:
+        emerging_cells = getattr(
+            emerging_stage(_store, key, view["types"], view["until"], _token)[0], "cells", None
+        )
+    return data_layers_script(
+        incidents=filter_store(_store, _token, view["since"], view["until"], view["types"]),
+        density=stage.density,
+        density_overlay=density_overlay(_store, key, surface, _token),
+        hotspots=getattr(stage.hotspots, "cells", None),
+        emerging=emerging_cells,
+    )
 
 
 @st.cache_data(show_spinner="Validating the file…", max_entries=4)
