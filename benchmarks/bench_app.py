@@ -10,9 +10,10 @@ change under 0.6 s, server start to map drawn under 3 s and on a warm server und
 1.5 s, memory after 50 varied reruns under 1.5 GB and no longer growing.
 
 The reruns are AppTest's: the page's script run as the server runs it (AppTest adds
-its own few milliseconds). "Bytes sent for the map": the arguments streamlit-folium
-sends over the websocket for the map component (its script, header and HTML); the
-vendored Leaflet files are listed separately (fetched once, then cached by the browser).
+its own few milliseconds). Map bytes: what the map component's arguments carry over the
+websocket on each run (the reference map's script, header and HTML, and the data layers'
+script); the vendored Leaflet files are listed separately (fetched once, then cached by
+the browser). The whole map (all layers in one) is the downloaded ``map.html``'s.
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ sys.path.insert(0, str(ROOT))
 import layers  # noqa: E402
 from geo import settings  # noqa: E402
 from mapview.assets import CSS_FILES, JS_FILES, vendor_path  # noqa: E402
-from mapview.builder import build_map  # noqa: E402
+from mapview.builder import (  # noqa: E402
+    build_map,
+    build_reference_map,
+    data_layers_script,
+    density_image,
+)
 
 
 def synthetic(n: int, base: gpd.GeoDataFrame, seed: int = 0) -> gpd.GeoDataFrame:
@@ -72,17 +78,37 @@ def bench_map(rows: list[tuple[str, str]]) -> None:
         t = time.perf_counter()
         result = run_analysis(incidents, AnalysisParameters(), reference=reference)
         rows.append((f"analysis, {label} (s)", f"{time.perf_counter() - t:.2f}"))
+        hotspots = getattr(result.hotspots, "cells", None)
         t = time.perf_counter()
         m = build_map(
             border=border, layers=found, incidents=incidents, density=result.density,
-            sectors=result.ranked, hotspots=getattr(result.hotspots, "cells", None),
+            sectors=result.ranked, hotspots=hotspots,
         )  # fmt: skip
         built = time.perf_counter() - t
-        parts = serialise_map(m)
+        whole = serialise_map(m)
         rendered = time.perf_counter() - t - built
-        rows.append((f"map build, {label} (s)", f"{built:.2f}"))
-        rows.append((f"map render (once per view of the data), {label} (s)", f"{rendered:.2f}"))
-        rows.append((f"map bytes sent, {label} (MB)", f"{parts.size / 1e6:.2f}"))
+        rows.append((f"whole map (map.html) build, {label} (s)", f"{built:.2f}"))
+        rows.append((f"whole map (map.html) render, {label} (s)", f"{rendered:.2f}"))
+        t = time.perf_counter()
+        parts = serialise_map(
+            build_reference_map(border=border, layers=found, sectors=result.ranked)
+        )
+        rows.append((f"app's reference map, once per sector layout, {label} (s)",
+                     f"{time.perf_counter() - t:.2f}"))  # fmt: skip
+        t = time.perf_counter()
+        overlay = density_image(result.density)
+        rows.append((f"density image, per filter change, {label} (s)",
+                     f"{time.perf_counter() - t:.2f}"))  # fmt: skip
+        t = time.perf_counter()
+        script = data_layers_script(
+            incidents=incidents, density=result.density, density_overlay=overlay,
+            hotspots=hotspots,
+        )  # fmt: skip
+        rows.append((f"data layers' script, per filter change, {label} (s)",
+                     f"{time.perf_counter() - t:.2f}"))  # fmt: skip
+        rows.append((f"whole map bytes, {label} (MB)", f"{whole.size / 1e6:.2f}"))
+        rows.append((f"reference map bytes, {label} (MB)", f"{parts.size / 1e6:.2f}"))
+        rows.append((f"data layers bytes, {label} (MB)", f"{len(script) / 1e6:.2f}"))
     vendor = sum(
         vendor_path(p).stat().st_size for p in [*JS_FILES.values(), *CSS_FILES.values()] if p
     )
