@@ -270,6 +270,10 @@ def bench_browser(rows: list[tuple[str, str]], n_incidents: int = 0) -> None:
                     frame.locator(".leaflet-control-layers").wait_for(
                         state="attached", timeout=180_000
                     )
+                    # and its data layers drawn (they fill their rows of the legend)
+                    frame.locator(".bordermon-data-legend *").first.wait_for(
+                        state="attached", timeout=180_000
+                    )
                     elapsed = time.perf_counter() - t
                     if label == "freshly started server":
                         rows.append(("browser: server start until the map is drawn (s)",
