@@ -22,7 +22,9 @@ Method
      low-frequency block of each class's discrete Fourier transform is summed,
      straight from the binned corners: a sparse product with the cosines and
      sines of ``ky · row``, then a product with those of ``kx · column``
-     (``kx ≥ 0`` only: the data are real). Each block is multiplied by its
+     (``kx ≥ 0`` only: the data are real). (A class with so many points that
+     the sparse product would cost more is binned onto a grid first and the
+     product made dense.) Each block is multiplied by its
      class's Gaussian transfer function and the blocks are added; one inverse
      transform (two matrix products, with the weights of a real array's
      Hermitian spectrum) gives the grid. Classes are taken in runs whose
@@ -135,6 +137,12 @@ _TRANSFER_FLOOR = math.exp(-18.0)
 #: Spectral Gaussian path: classes are smoothed in runs whose widest standard deviation
 #: is at most this many times the narrowest, each run on a grid padded for its widest.
 _RUN_WIDTH_RATIO = 3.0
+#: Spectral Gaussian path, in multiply-adds of a dense matrix product, as measured on 2
+#: cores: the cost of one multiply-add of a sparse product, and that of binning a class
+#: onto a grid, per cell. They choose between the sparse and the dense sums of a class
+#: (the results are the same either way).
+_SPARSE_MULTIPLY_ADD_COST = 15.0
+_BINNING_COST_PER_CELL = 375.0
 #: Most distinct precisions convolved separately before they are grouped.
 _MAX_PRECISION_CLASSES = 16
 #: Ratio between neighbouring precision classes when grouping is needed.
@@ -485,7 +493,7 @@ class _LinearBinning(NamedTuple):
             (self.row1, self.col1, w * fr * fc),
         ]
 
-    def take(self, keep: np.ndarray) -> _LinearBinning:
+    def take(self, keep: np.ndarray | slice) -> _LinearBinning:
         """Return the binning of the points (among those inside) selected by ``keep``."""
         arrays = (self.row0, self.row1, self.col0, self.col1, self.frac_row, self.frac_col)
         return _LinearBinning(
@@ -583,76 +591,62 @@ def _gaussian_transfer(sigma_cells: float, k_max: int, period: int) -> np.ndarra
     return np.exp(-2.0 * math.pi**2 * sigma_cells**2 * k**2)
 
 
-def _spectral_gaussian_sum(
-    binning: _LinearBinning, classes: np.ndarray, sigmas_cells: np.ndarray, grid: Grid
-) -> np.ndarray:
-    """Return the sum over classes of each class's binned points convolved with its Gaussian.
+def _fourier_basis(n: int, k_max: int, period: int) -> np.ndarray:
+    """Return ``cos`` and ``sin`` of ``2π·j·k / period`` as an ``(n, 2, k_max + 1)`` array."""
+    phase = np.outer(np.arange(n), np.arange(k_max + 1)) % period
+    turn = (2.0 * math.pi / period) * np.arange(period)
+    basis = np.empty((n, 2, k_max + 1))
+    basis[:, 0] = np.cos(turn)[phase]
+    basis[:, 1] = np.sin(turn)[phase]
+    return basis
 
-    Computed in the frequency domain without a grid per class: see the module's
-    notes (Method, step 3). For classes more than ``_FFT_FROM_CELLS / _TRUNCATE``
-    cells wide, whose Gaussians are band-limited well within the grid's Nyquist
-    frequency.
 
-    Parameters
+class _Run(NamedTuple):
+    """Classes of similar width smoothed together on one periodic grid.
+
+    Attributes
     ----------
-    binning
-        The linear binning of the points.
-    classes
-        Class of each point of ``binning``, an index into ``sigmas_cells``.
-    sigmas_cells
-        Gaussian standard deviation of each class, in cells.
-    grid
-        The grid.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(height, width)`` float64 array of smoothed weight per cell.
+    members
+        The classes of the run.
+    period_y, period_x
+        The periodic grid's size: the grid extended by ``_WRAP_SIGMAS`` of the run's widest class.
+    k_y, k_x
+        Highest frequency kept for each class (indexed by class, over all classes).
     """
-    nx = grid.width
-    present = np.bincount(classes, minlength=len(sigmas_cells)) > 0
-    used = np.flatnonzero(present)
-    index = (np.cumsum(present) - 1)[classes]
-    sigmas = np.asarray(sigmas_cells, dtype=float)[used]
 
-    # The points sorted by (class, left column). A point's weight goes to its left column
-    # (share_left) and to the next one (share_right); both shares are split between
-    # row0 and row1. At the edge columns the two are one cell: all goes to the left.
-    w, fr, fc = binning.weights, binning.frac_row, binning.frac_col
-    one_column = binning.col1 == binning.col0
-    share_left = w * np.where(one_column, 1.0, 1.0 - fc)
-    share_right = w * np.where(one_column, 0.0, fc)
-    keys = index * nx + binning.col0
-    n_keys = used.size * nx
-    order = np.argsort(keys.astype(np.uint16) if n_keys <= 2**16 else keys, kind="stable")
-    indptr = np.zeros(n_keys + 1, dtype=np.int64)
-    np.cumsum(np.bincount(keys, minlength=n_keys), out=indptr[1:])
-    split = np.column_stack([1.0 - fr[order], fr[order]])
-    points = _SortedPoints(
-        indptr=2 * indptr,  # two entries (row0, row1) a point
-        rows=np.column_stack([binning.row0[order], binning.row1[order]]).astype(np.int32).ravel(),
-        left=(split * share_left[order, np.newaxis]).ravel(),
-        right=(split * share_right[order, np.newaxis]).ravel(),
-    )
-    # runs of classes of similar width, each on its own periodic grid; the surface is
-    # Σ_runs inverse_y @ along_xᵀ, computed as one product
+    members: np.ndarray
+    period_y: int
+    period_x: int
+    k_y: np.ndarray
+    k_x: np.ndarray
+
+
+def _plan_runs(sigmas: np.ndarray, grid: Grid) -> list[_Run]:
+    """Split classes into runs of similar width (``σ`` within ``_RUN_WIDTH_RATIO``)."""
+    ny, nx = grid.shape
+    # the transfer exp(-2π²σ²f²) is below the floor beyond f = cut / σ (cycles per cell)
+    cut = math.sqrt(-math.log(_TRANSFER_FLOOR) / 2.0) / math.pi
     by_width = np.argsort(sigmas, kind="stable")
-    factors = []
+    runs = []
     first = 0
     for last in range(1, by_width.size + 1):
         if (
-            last == by_width.size
-            or sigmas[by_width[last]] > _RUN_WIDTH_RATIO * sigmas[by_width[first]]
+            last < by_width.size
+            and sigmas[by_width[last]] <= _RUN_WIDTH_RATIO * sigmas[by_width[first]]
         ):
-            factors.append(_spectral_run(points, by_width[first:last], sigmas, grid))
-            first = last
-    inverse_y = np.hstack([f[0] for f in factors])
-    along_x = np.hstack([f[1] for f in factors])
-    return inverse_y @ along_x.T
+            continue
+        members = by_width[first:last]
+        pad = math.ceil(_WRAP_SIGMAS * float(sigmas[members].max()))
+        period_y, period_x = ny + pad, nx + pad
+        k_y = np.minimum(np.ceil(cut * period_y / sigmas).astype(int), (period_y - 1) // 2)
+        k_x = np.minimum(np.ceil(cut * period_x / sigmas).astype(int), (period_x - 1) // 2)
+        runs.append(_Run(members, period_y, period_x, k_y, k_x))
+        first = last
+    return runs
 
 
 class _SortedPoints(NamedTuple):
-    """Points sorted by (class, left column) as the parts of a CSR matrix (see below).
+    """Points sorted by (class, left column) as the parts of a CSR matrix.
 
     Entry ``2·p`` holds point ``p``'s share in ``row0``, ``2·p + 1`` its share in ``row1``.
 
@@ -672,85 +666,144 @@ class _SortedPoints(NamedTuple):
     right: np.ndarray
 
 
-def _spectral_run(
-    points: _SortedPoints, members: np.ndarray, sigmas: np.ndarray, grid: Grid
+def _sort_points(
+    binning: _LinearBinning, index: np.ndarray, n_classes: int, grid: Grid
+) -> _SortedPoints:
+    """Sort points by (class ``index``, left column) for the sparse sums of their classes."""
+    nx = grid.width
+    # A point's weight goes to its left column (share_left) and to the next one
+    # (share_right), both split between row0 and row1. At the edge columns the two are
+    # one cell: all goes to the left.
+    w, fr, fc = binning.weights, binning.frac_row, binning.frac_col
+    one_column = binning.col1 == binning.col0
+    share_left = w * np.where(one_column, 1.0, 1.0 - fc)
+    share_right = w * np.where(one_column, 0.0, fc)
+    keys = index * nx + binning.col0
+    n_keys = n_classes * nx
+    order = np.argsort(keys.astype(np.uint16) if n_keys <= 2**16 else keys, kind="stable")
+    indptr = np.zeros(n_keys + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys, minlength=n_keys), out=indptr[1:])
+    split = np.column_stack([1.0 - fr[order], fr[order]])
+    return _SortedPoints(
+        indptr=2 * indptr,  # two entries (row0, row1) a point
+        rows=np.column_stack([binning.row0[order], binning.row1[order]]).astype(np.int32).ravel(),
+        left=(split * share_left[order, np.newaxis]).ravel(),
+        right=(split * share_right[order, np.newaxis]).ravel(),
+    )
+
+
+def _sparse_sums(
+    points: _SortedPoints, i: int, basis: np.ndarray, grid: Grid
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Smooth a run of classes in the frequency domain; return the two factors of the result.
+    """Return the columns holding weight of class ``i`` and their sums against ``basis``.
+
+    ``basis`` is an ``(height, m)`` array of functions of the row; the sums are
+    ``Σ_rows Bᵢ[row, column] · basis[row]``, one ``m``-vector for each column, from
+    the sorted points, without a grid. The columns may include ``width`` (of weight 0).
+    """
+    ny, nx = grid.shape
+    class_ptr = points.indptr[i * nx : (i + 1) * nx + 1]
+    columns = np.flatnonzero(np.diff(class_ptr))  # left columns of the points of class i
+    start, stop = class_ptr[0], class_ptr[-1]
+    ptr = np.append(class_ptr[columns], stop) - start
+    # Bᵢᵀ: the left shares by left column, then the right shares by the same
+    class_t = sparse.csr_matrix(
+        (
+            np.concatenate([points.left[start:stop], points.right[start:stop]]),
+            np.concatenate([points.rows[start:stop], points.rows[start:stop]]),
+            np.concatenate([ptr, ptr[1:] + (stop - start)]),
+        ),
+        shape=(2 * columns.size, ny),
+    )
+    sums = class_t @ basis
+    at = np.union1d(columns, columns + 1)
+    by_column = np.zeros((at.size, basis.shape[1]))
+    by_column[np.searchsorted(at, columns)] = sums[: columns.size]
+    by_column[np.searchsorted(at, columns + 1)] += sums[columns.size :]
+    return at, by_column
+
+
+def _spectral_gaussian_sum(
+    binning: _LinearBinning, classes: np.ndarray, sigmas_cells: np.ndarray, grid: Grid
+) -> np.ndarray:
+    """Return the sum over classes of each class's binned points convolved with its Gaussian.
+
+    Computed in the frequency domain: see the module's notes (Method, step 3).
+    For classes more than ``_FFT_FROM_CELLS / _TRUNCATE`` cells wide, whose
+    Gaussians are band-limited well within the grid's Nyquist frequency. A
+    class's low-frequency sums are taken from its sorted points (a sparse
+    product), or, for a class with so many points that this costs more than
+    binning it, from its binned grid (a dense product).
 
     Parameters
     ----------
-    points
-        All the points, sorted by class (``0 ..``) and column.
-    members
-        The classes of the run.
-    sigmas
-        Gaussian standard deviation of every class, in cells.
+    binning
+        The linear binning of the points.
+    classes
+        Class of each point of ``binning``, an index into ``sigmas_cells``.
+    sigmas_cells
+        Gaussian standard deviation of each class, in cells.
     grid
         The grid.
 
     Returns
     -------
-    inverse_y, along_x
-        ``(height, m)`` and ``(width, m)`` arrays: the run's smoothed sum is
-        ``inverse_y @ along_x.T``.
+    numpy.ndarray
+        ``(height, width)`` float64 array of smoothed weight per cell.
     """
     ny, nx = grid.shape
-    pad = math.ceil(_WRAP_SIGMAS * float(sigmas[members].max()))
-    period_y, period_x = ny + pad, nx + pad
-    # the transfer exp(-2π²σ²f²) is below the floor beyond f = cut / σ (cycles per cell)
-    cut = math.sqrt(-math.log(_TRANSFER_FLOOR) / 2.0) / math.pi
-    k_ys = np.minimum(np.ceil(cut * period_y / sigmas).astype(int), (period_y - 1) // 2)
-    k_xs = np.minimum(np.ceil(cut * period_x / sigmas).astype(int), (period_x - 1) // 2)
-    basis_y = _fourier_basis(ny, int(k_ys[members].max()), period_y)
-    basis_x = _fourier_basis(nx + 1, int(k_xs[members].max()), period_x)
+    counts = np.bincount(classes, minlength=len(sigmas_cells))
+    used = np.flatnonzero(counts)
+    index = (np.cumsum(counts > 0) - 1)[classes]
+    counts = counts[used]
+    sigmas = np.asarray(sigmas_cells, dtype=float)[used]
+    if used.size > 1:  # the points in class order (a radix sort), each class a slice
+        order = np.argsort(index.astype(np.uint16) if used.size <= 2**16 else index, kind="stable")
+        binning, index = binning.take(order), index[order]
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    runs = _plan_runs(sigmas, grid)
+    # dense for a class whose sparse product (4 entries a point, 2·(k_y + 1) sums each)
+    # would cost more than binning it and a dense product
+    dense = np.zeros(used.size, dtype=bool)
+    for run in runs:
+        sums = 2.0 * (run.k_y[run.members] + 1)
+        sparse_cost = 4 * counts[run.members] * sums * _SPARSE_MULTIPLY_ADD_COST
+        dense[run.members] = sparse_cost > ny * nx * (sums + _BINNING_COST_PER_CELL)
+    if dense.any():
+        on_points = ~dense[index]
+        points = _sort_points(binning.take(on_points), index[on_points], used.size, grid)
+    else:
+        points = _sort_points(binning, index, used.size, grid)
 
-    # spectrum[a, kx, b, ky]: Σᵢ Hᵢ(kx, ky) Σ_cells Bᵢ · (cos, sin)_a(kx·x) · (cos, sin)_b(ky·y)
-    spectrum = np.zeros(basis_x.shape[1:] + basis_y.shape[1:])
-    for i in members:
-        ky, kx = int(k_ys[i]), int(k_xs[i])
-        class_ptr = points.indptr[i * nx : (i + 1) * nx + 1]
-        columns = np.flatnonzero(np.diff(class_ptr))  # left columns of the points of class i
-        start, stop = class_ptr[0], class_ptr[-1]
-        ptr = np.append(class_ptr[columns], stop) - start
-        # Bᵢᵀ: the left shares by left column, then the right shares by the same
-        class_t = sparse.csr_matrix(
-            (
-                np.concatenate([points.left[start:stop], points.right[start:stop]]),
-                np.concatenate([points.rows[start:stop], points.rows[start:stop]]),
-                np.concatenate([ptr, ptr[1:] + (stop - start)]),
-            ),
-            shape=(2 * columns.size, ny),
-        )
-        along_y = class_t @ basis_y[:, :, : ky + 1].reshape(ny, -1)  # (2·columns, 2·(ky + 1))
-        # Bᵢ's columns: the left columns and those to their right (the last, nx, weighs 0)
-        at = np.union1d(columns, columns + 1)
-        by_column = np.zeros((at.size, along_y.shape[1]))
-        by_column[np.searchsorted(at, columns)] = along_y[: columns.size]
-        by_column[np.searchsorted(at, columns + 1)] += along_y[columns.size :]
-        block = basis_x[at, :, : kx + 1].reshape(at.size, -1).T @ by_column
-        block = block.reshape(2, kx + 1, 2, ky + 1)
-        block *= _gaussian_transfer(sigmas[i], kx, period_x)[:, np.newaxis, np.newaxis]
-        block *= _gaussian_transfer(sigmas[i], ky, period_y)
-        spectrum[:, : kx + 1, :, : ky + 1] += block
-
-    # a real array from its cosine and sine sums: f = Σ w_k (C cos + S sin) / N along each
-    # axis, w_0 = 1 and w_k = 2 for 0 < k < N / 2
-    spectrum[:, 1:] *= 2.0
-    spectrum[:, :, :, 1:] *= 2.0
-    spectrum /= period_x * period_y
-    k_x2, k_y2 = basis_x.shape[1] * basis_x.shape[2], basis_y.shape[1] * basis_y.shape[2]
-    along_x = basis_x[:nx].reshape(nx, k_x2) @ spectrum.reshape(k_x2, k_y2)  # (nx, 2·(k_y + 1))
-    return basis_y.reshape(ny, k_y2), along_x
-
-
-def _fourier_basis(n: int, k_max: int, period: int) -> np.ndarray:
-    """Return ``cos`` and ``sin`` of ``2π·j·k / period`` as an ``(n, 2, k_max + 1)`` array."""
-    phase = np.outer(np.arange(n), np.arange(k_max + 1)) % period
-    turn = (2.0 * math.pi / period) * np.arange(period)
-    basis = np.empty((n, 2, k_max + 1))
-    basis[:, 0] = np.cos(turn)[phase]
-    basis[:, 1] = np.sin(turn)[phase]
-    return basis
+    factors = []
+    for run in runs:
+        basis_y = _fourier_basis(ny, int(run.k_y[run.members].max()), run.period_y)
+        basis_x = _fourier_basis(nx + 1, int(run.k_x[run.members].max()), run.period_x)
+        # spectrum[a, kx, b, ky]: Σᵢ Hᵢ(kx, ky) Σ_cells Bᵢ · (cos, sin)_a(kx·x) · (cos, sin)_b(ky·y)
+        spectrum = np.zeros(basis_x.shape[1:] + basis_y.shape[1:])
+        for i in run.members:
+            ky, kx = int(run.k_y[i]), int(run.k_x[i])
+            rows_basis = basis_y[:, :, : ky + 1].reshape(ny, -1)
+            if dense[i]:
+                part = binning.take(slice(bounds[i], bounds[i + 1]))
+                at, by_column = np.arange(nx), _binned_grid(part, grid).T @ rows_basis
+            else:
+                at, by_column = _sparse_sums(points, i, rows_basis, grid)
+            block = basis_x[at, :, : kx + 1].reshape(at.size, -1).T @ by_column
+            block = block.reshape(2, kx + 1, 2, ky + 1)
+            block *= _gaussian_transfer(sigmas[i], kx, run.period_x)[:, np.newaxis, np.newaxis]
+            block *= _gaussian_transfer(sigmas[i], ky, run.period_y)
+            spectrum[:, : kx + 1, :, : ky + 1] += block
+        # a real array from its cosine and sine sums: f = Σ w_k (C cos + S sin) / N along
+        # each axis, w_0 = 1 and w_k = 2 for 0 < k < N / 2
+        spectrum[:, 1:] *= 2.0
+        spectrum[:, :, :, 1:] *= 2.0
+        spectrum /= run.period_x * run.period_y
+        k_x2, k_y2 = spectrum.shape[0] * spectrum.shape[1], spectrum.shape[2] * spectrum.shape[3]
+        along_x = basis_x[:nx].reshape(nx, k_x2) @ spectrum.reshape(k_x2, k_y2)
+        factors.append((basis_y.reshape(ny, k_y2), along_x))
+    # the surface: Σ_runs basis_y @ along_xᵀ, as one product
+    return np.hstack([f[0] for f in factors]) @ np.hstack([f[1] for f in factors]).T
 
 
 def _smooth_gaussian_classes(
@@ -780,11 +833,15 @@ def _smooth_gaussian_classes(
         members = classes == code
         if not members.any():
             continue
-        smoothed = _gaussian_smooth(_binned_grid(binning.take(members), grid), sigmas_cells[code])
+        part = binning if members.all() else binning.take(members)
+        smoothed = _gaussian_smooth(_binned_grid(part, grid), sigmas_cells[code])
         total = smoothed if total is None else total + smoothed
     wide = ~narrow[classes]
     if wide.any():
-        spectral = _spectral_gaussian_sum(binning.take(wide), classes[wide], sigmas_cells, grid)
+        part, part_classes = (
+            (binning, classes) if wide.all() else (binning.take(wide), classes[wide])
+        )
+        spectral = _spectral_gaussian_sum(part, part_classes, sigmas_cells, grid)
         total = spectral if total is None else total + spectral
     return np.zeros(grid.shape) if total is None else total
 

@@ -450,6 +450,26 @@ def test_narrow_gaussian_classes_keep_the_direct_filter():
     np.testing.assert_array_equal(new, old)
 
 
+@pytest.mark.parametrize("bandwidth_m", [1_600.0, 5_000.0])
+def test_gaussian_sums_from_points_and_from_binned_grids_agree(monkeypatch, bandwidth_m):
+    # a class's frequency sums come from its sorted points or, when it has many points,
+    # from its binned grid: forced one way then the other, the surfaces must agree
+    rng = np.random.default_rng(21)
+    x, y, w = _clustered_points(rng, SPECTRAL_GRID, 3_000)
+    precision = rng.choice([100.0, 2_500.0, 9_000.0, 30_000.0], x.size)
+
+    def density(binning_cost):
+        monkeypatch.setattr("geo.density._BINNING_COST_PER_CELL", binning_cost)
+        return estimate_density(
+            x, y, w, SPECTRAL_GRID, bandwidth_m=bandwidth_m, precision_m=precision
+        )
+
+    on_points, outside, classes = density(math.inf)
+    on_grids, outside_grids, classes_grids = density(-math.inf)
+    assert (outside, classes) == (outside_grids, classes_grids)
+    assert np.abs(on_points - on_grids).max() <= 1e-12 * on_points.max()
+
+
 @pytest.mark.parametrize("bandwidth_m", [1_600.0, 2_000.0, 6_000.0])
 def test_gaussian_engine_equals_the_exact_sum_for_points_on_cell_centres(bandwidth_m):
     # On a cell centre linear binning is exact, so the frequency-domain classes must give
