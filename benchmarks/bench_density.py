@@ -1,7 +1,7 @@
 """Benchmark the density surface: speed, memory and accuracy against the exact sum.
 
 Run: ``python benchmarks/bench_density.py`` (about two minutes on a 2-core machine;
-``--quick`` stops at 1e5 incidents).
+``--quick`` stops at 1e5 incidents; ``--engines`` runs only the last table).
 
 Grid: the real region grid (:func:`geo.grid.region_grid`, 250 m cells, about 0.86
 million cells). Incidents: *synthetic*, for timing only: positions drawn along
@@ -30,6 +30,15 @@ Columns:
   (it is an exact sum: error ~1e-15); not run at 1e6 points.
 - ``exact``: the direct sum (matrix product), timed on the 400 cells and
   extrapolated to the grid.
+
+A second table times the Gaussian engine on real inputs as the analysis makes
+them (projected points, weights, location-precision classes, Silverman's
+bandwidth, the region grid): the bundled record, and 100,000 incidents made from
+it as ``bench_app`` makes them (its positions with Gaussian jitter of 5 km).
+``engine s`` is :func:`geo.density.estimate_density`, ``former s`` the former
+engine (:func:`geo.density._truncated_gaussian_density`: one full-grid FFT
+convolution per class), both best of five; ``max diff`` is their largest
+difference relative to the surface's maximum.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ import os
 import resource
 import time
 import tracemalloc
+from functools import partial
 
 import geopandas as gpd
 import numpy as np
@@ -47,8 +57,16 @@ from pyproj import Transformer
 from scipy.stats import gaussian_kde
 
 from geo import settings
-from geo.density import compute_density, estimate_density, evaluate_exact_density
-from geo.grid import region_grid, region_line
+from geo.density import (
+    _truncated_gaussian_density,
+    compute_density,
+    estimate_bandwidth,
+    estimate_density,
+    evaluate_exact_density,
+    group_precisions,
+)
+from geo.grid import project_points, region_grid, region_line
+from geo.weights import incident_weights, location_precisions
 from layers import load_border_line
 
 BANDWIDTH_M = 2_000.0
@@ -107,10 +125,52 @@ def kdepy_density(x, y, w, grid) -> np.ndarray | None:
     return values * w[inside].sum()  # a pdf per km²: scale to weighted incidents per km²
 
 
+def compare_engines(runs: int = 5) -> None:
+    """Time the Gaussian engine and the former one on the bundled record and 100,000 incidents."""
+    import pandas as pd
+
+    from benchmarks.bench_app import ROOT, synthetic
+
+    grid = region_grid(line=load_border_line())
+    sample = gpd.read_file(ROOT / "data" / "sample_incidents.geojson")
+    sample["date"] = pd.to_datetime(sample["date"])
+    header = (
+        f"{'incidents':>18} | {'classes':>7} {'bandwidth m':>11} | {'engine s':>8} "
+        f"{'former s':>8} | {'max diff':>8}"
+    )
+    print(
+        f"\nGaussian engine on real inputs, best of {runs}; load average {os.getloadavg()[0]:.2f}"
+    )
+    print(header)
+    print("-" * len(header))
+    for label, incidents in [
+        ("bundled", sample),
+        ("100,000 synthetic", synthetic(100_000, sample)),
+    ]:
+        x, y = project_points(incidents)
+        w = incident_weights(incidents, half_life_days=settings.HALF_LIFE_DAYS)
+        precision = location_precisions(incidents)
+        bandwidth = estimate_bandwidth(x, y, weights=w)
+        n_classes = np.unique(group_precisions(precision / 2)[0]).size
+        options = {"bandwidth_m": bandwidth, "precision_m": precision}
+        t_new, (new, _, _) = best_of(runs, partial(estimate_density, x, y, w, grid, **options))
+        t_old, old = best_of(runs, partial(_truncated_gaussian_density, x, y, w, grid, **options))
+        diff = float(np.abs(new - old).max() / old.max())
+        print(
+            f"{label:>18} | {n_classes:>7} {bandwidth:>11.0f} | {t_new:>8.3f} {t_old:>8.3f} | "
+            f"{diff:>8.1e}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="stop at 1e5 incidents")
+    parser.add_argument("--engines", action="store_true", help="only the engines' table")
     args = parser.parse_args()
+    if args.engines:
+        compare_engines()
+        return
     sizes = [1_000, 10_000, 100_000] + ([] if args.quick else [1_000_000])
     rng = np.random.default_rng(20251123)
     grid = region_grid(line=load_border_line())
@@ -192,6 +252,7 @@ def main() -> None:
             f"{kde_text:>15} | {t_exact_grid:>9,.0f}",
             flush=True,
         )
+    compare_engines()
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process peak resident memory (all runs, incl. GeoDataFrames): {maxrss_mb:,.0f} MB")

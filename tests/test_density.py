@@ -19,6 +19,7 @@ from scipy import stats
 from geo import settings
 from geo.density import (
     QUARTIC_RADIUS_PER_SIGMA,
+    _truncated_gaussian_density,
     bin_points,
     compute_density,
     estimate_bandwidth,
@@ -391,3 +392,196 @@ def test_bucketed_bandwidth_equals_the_full_sort(layout):
     expected = _reference_bandwidth(x, y, w)
     assert settings.DENSITY_BANDWIDTH_MIN_M < expected < settings.DENSITY_BANDWIDTH_MAX_M
     assert estimate_bandwidth(x, y, weights=w) == pytest.approx(expected, rel=1e-12)
+
+
+# --- the Gaussian engine in the frequency domain against references ---------------------
+
+#: 200 × 150 cells of 250 m (50 km × 37.5 km).
+SPECTRAL_GRID = Grid(x0=600_000.0, y0=90_000.0, cell_m=250.0, width=200, height=150)
+
+
+def _clustered_points(rng, grid, n):
+    """Points in three clusters and a uniform spread, a few beyond the grid's edges."""
+    width_m, height_m = grid.width * grid.cell_m, grid.height * grid.cell_m
+    centres = rng.uniform(0.1, 0.9, (3, 2)) * (width_m, height_m)
+    pick = rng.integers(0, 4, n)
+    spread = np.where(pick[:, None] < 3, rng.normal(0, 2_500, (n, 2)), 0.0)
+    uniform = rng.uniform(-0.02, 1.02, (n, 2)) * (width_m, height_m)
+    offset = np.where(pick[:, None] < 3, centres[np.minimum(pick, 2)] + spread, uniform)
+    return grid.x0 + offset[:, 0], grid.y0 - offset[:, 1], rng.uniform(0.5, 3.0, n)
+
+
+@pytest.mark.parametrize(
+    ("bandwidth_m", "precisions"),
+    [
+        (2_000.0, (100.0, 2_000.0, 8_000.0, 20_000.0, 40_000.0)),  # all spectral, three runs
+        (1_000.0, (100.0, 1_500.0, 3_000.0, 12_000.0)),  # narrow (ndimage) and spectral
+        (3_000.0, None),  # one class
+    ],
+)
+def test_gaussian_engine_equals_the_truncated_kernel_engine(bandwidth_m, precisions):
+    # the former engine cuts each kernel at 4σ and renormalises it: 1.3e-4 of a kernel's
+    # peak too high inside the cut, e^-8 = 3.4e-4 of it missing at the cut
+    rng = np.random.default_rng(2024)
+    x, y, w = _clustered_points(rng, SPECTRAL_GRID, 500)
+    precision = None if precisions is None else rng.choice(precisions, x.size)
+    new, outside, classes = estimate_density(
+        x, y, w, SPECTRAL_GRID, bandwidth_m=bandwidth_m, precision_m=precision
+    )
+    old = _truncated_gaussian_density(
+        x, y, w, SPECTRAL_GRID, bandwidth_m=bandwidth_m, precision_m=precision
+    )
+    assert outside == pytest.approx(bin_points(x, y, w, SPECTRAL_GRID)[1], rel=1e-12)
+    assert outside > 0
+    assert classes == ((0.0,) if precisions is None else precisions)
+    assert np.abs(new - old).max() <= 3.5e-4 * old.max()
+    assert rel_l2(new, old) < 2e-4
+
+
+def test_narrow_gaussian_classes_keep_the_direct_filter():
+    # 4σ of at most 24 cells: binned and filtered as before, to the last bit
+    rng = np.random.default_rng(8)
+    x, y, w = _clustered_points(rng, SPECTRAL_GRID, 300)
+    precision = rng.choice([100.0, 1_000.0], x.size)
+    new, _, _ = estimate_density(x, y, w, SPECTRAL_GRID, bandwidth_m=1_000, precision_m=precision)
+    old = _truncated_gaussian_density(
+        x, y, w, SPECTRAL_GRID, bandwidth_m=1_000, precision_m=precision
+    )
+    np.testing.assert_array_equal(new, old)
+
+
+@pytest.mark.parametrize("bandwidth_m", [1_600.0, 5_000.0])
+def test_gaussian_sums_from_points_and_from_binned_grids_agree(monkeypatch, bandwidth_m):
+    # a class's frequency sums come from its sorted points or, when it has many points,
+    # from its binned grid: forced one way then the other, the surfaces must agree
+    rng = np.random.default_rng(21)
+    x, y, w = _clustered_points(rng, SPECTRAL_GRID, 3_000)
+    precision = rng.choice([100.0, 2_500.0, 9_000.0, 30_000.0], x.size)
+
+    def density(binning_cost):
+        monkeypatch.setattr("geo.density._BINNING_COST_PER_CELL", binning_cost)
+        return estimate_density(
+            x, y, w, SPECTRAL_GRID, bandwidth_m=bandwidth_m, precision_m=precision
+        )
+
+    on_points, outside, classes = density(math.inf)
+    on_grids, outside_grids, classes_grids = density(-math.inf)
+    assert (outside, classes) == (outside_grids, classes_grids)
+    assert np.abs(on_points - on_grids).max() <= 1e-12 * on_points.max()
+
+
+@pytest.mark.parametrize("bandwidth_m", [1_600.0, 2_000.0, 6_000.0])
+def test_gaussian_engine_equals_the_exact_sum_for_points_on_cell_centres(bandwidth_m):
+    # On a cell centre linear binning is exact, so the frequency-domain classes must give
+    # the exact sum of Gaussians up to the neglected e^-18 (the former engine: 1.3e-4).
+    rng = np.random.default_rng(11)
+    grid = SPECTRAL_GRID
+    n = 80
+    rows = rng.integers(0, grid.height, n)
+    cols = rng.integers(0, grid.width, n)
+    rows[:4], cols[:4] = [0, grid.height - 1, 0, 75], [0, grid.width - 1, 120, grid.width - 1]
+    cx, cy = grid.cell_centres()
+    x, y = cx[rows, cols], cy[rows, cols]
+    w = rng.uniform(0.5, 3.0, n)
+    precision = rng.choice([100.0, 4_000.0, 10_000.0, 25_000.0], n)
+    values, outside, _ = estimate_density(
+        x, y, w, grid, bandwidth_m=bandwidth_m, precision_m=precision
+    )
+    exact = evaluate_exact_density(x, y, w, cx, cy, bandwidth_m=bandwidth_m, precision_m=precision)
+    assert outside == 0
+    assert np.abs(values - exact).max() <= 1e-7 * exact.max()
+    old = _truncated_gaussian_density(x, y, w, grid, bandwidth_m=bandwidth_m, precision_m=precision)
+    assert np.abs(old - exact).max() > 1e-5 * exact.max()  # the reference is not exact
+
+
+_PRECISIONS = (100.0, 3_000.0, 9_000.0, 20_000.0)
+_spectral_points = st.lists(
+    st.tuples(
+        st.floats(0, 1),  # column, as a fraction of the inner area
+        st.floats(0, 1),  # row, likewise
+        st.floats(0.01, 10),  # weight
+        st.integers(0, len(_PRECISIONS) - 1),  # precision class
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+def _place(points, grid, first, span):
+    """Metric coordinates of points whose (col, row) fractions fall in [first, first + span)."""
+    cols, rows, w, codes = (np.array(v) for v in zip(*points, strict=True))
+    x = grid.x0 + (first + cols * span) * grid.cell_m
+    y = grid.y0 - (first + rows * span) * grid.cell_m
+    return x, y, w, np.asarray(_PRECISIONS)[codes]
+
+
+@hsettings(max_examples=30, deadline=None)
+@given(
+    points=_spectral_points,
+    other=st.lists(st.floats(0, 10), min_size=25, max_size=25),
+    a=st.floats(0.1, 5),
+    b=st.floats(0, 5),
+    bandwidth_m=st.sampled_from([1_600.0, 2_500.0]),
+)
+def test_gaussian_density_is_linear_in_the_weights(points, other, a, b, bandwidth_m):
+    grid = Grid(x0=0.0, y0=30_000.0, cell_m=250.0, width=110, height=120)
+    x, y, w, precision = _place(points, grid, -1.0, 112.0)  # edges and outside included
+    v = np.array(other[: w.size])
+
+    def density(weights):
+        return estimate_density(
+            x, y, weights, grid, bandwidth_m=bandwidth_m, precision_m=precision
+        )[0]
+
+    combined = density(a * w + b * v)
+    separate = a * density(w) + b * density(v)
+    assert np.abs(combined - separate).max() <= 1e-9 * max(separate.max(), 1e-300)
+
+
+@hsettings(max_examples=30, deadline=None)
+@given(
+    points=_spectral_points,
+    shift=st.tuples(st.integers(-12, 12), st.integers(-12, 12)),
+    bandwidth_m=st.sampled_from([1_600.0, 2_500.0]),
+)
+def test_gaussian_density_moves_with_a_whole_cell_translation(points, shift, bandwidth_m):
+    # points kept 13 cells from the edges, so that they and their shifts lie inside
+    grid = Grid(x0=0.0, y0=30_000.0, cell_m=250.0, width=100, height=90)
+    x, y, w, precision = _place(points, grid, 13.0, 60.0)
+    dc, dr = shift
+
+    def density(dx, dy):
+        return estimate_density(
+            x + dx, y + dy, w, grid, bandwidth_m=bandwidth_m, precision_m=precision
+        )[0]
+
+    base = density(0.0, 0.0)
+    moved = density(dc * grid.cell_m, -dr * grid.cell_m)
+    rows = slice(max(dr, 0), grid.height + min(dr, 0))
+    cols = slice(max(dc, 0), grid.width + min(dc, 0))
+    back_rows = slice(max(-dr, 0), grid.height + min(-dr, 0))
+    back_cols = slice(max(-dc, 0), grid.width + min(-dc, 0))
+    assert np.abs(moved[rows, cols] - base[back_rows, back_cols]).max() <= 1e-7 * base.max()
+
+
+@hsettings(max_examples=30, deadline=None)
+@given(points=_spectral_points, bandwidth_m=st.sampled_from([1_600.0, 2_500.0]))
+def test_gaussian_density_keeps_the_mass_on_the_grid(points, bandwidth_m):
+    # widest class σ = hypot(10, 40) ≈ 41 cells: a grid reaching 250 cells (6σ) beyond
+    # the points keeps all but e^-18 of the mass; one cut close to them keeps less
+    wide = Grid(x0=0.0, y0=135_000.0, cell_m=250.0, width=540, height=540)
+    x, y, w, precision = _place(points, wide, 250.0, 40.0)
+    values, outside, _ = estimate_density(
+        x, y, w, wide, bandwidth_m=bandwidth_m, precision_m=precision
+    )
+    assert outside == 0
+    assert values.min() >= 0
+    assert values.sum() * wide.cell_area_km2 == pytest.approx(w.sum(), rel=1e-6)
+    tight = Grid(x0=0.0, y0=30_000.0, cell_m=250.0, width=100, height=120)
+    x, y, w, precision = _place(points, tight, 30.0, 40.0)
+    values, outside, _ = estimate_density(
+        x, y, w, tight, bandwidth_m=bandwidth_m, precision_m=precision
+    )
+    assert outside == 0
+    assert values.min() >= 0
+    assert values.sum() * tight.cell_area_km2 <= w.sum() * (1 + 1e-9)
