@@ -368,6 +368,27 @@ def test_the_reference_map_and_its_data_layers_make_the_whole_map():
     assert "&lt;img src=x onerror=alert(1)&gt;" in script.replace("\\u0026", "&")
 
 
+def test_each_hot_spot_cell_is_styled_by_its_bin_in_the_browser():
+    from mapview.builder import HOTSPOT_COLOURS
+
+    script = data_layers_script(hotspots=_hotspot_cells())
+    start = script.index("var t = ") + len("var t = ")
+    table = json.JSONDecoder().raw_decode(script, start)[0]
+    data_start = script.index('{"bbox"') if '{"bbox"' in script else script.index('{"features"')
+    cells = json.JSONDecoder().raw_decode(script, data_start)[0]["features"]
+    assert table["base"]["fillOpacity"] == 0.55
+    fills = {
+        feature["properties"]["label"]: table["classes"][feature["properties"]["_class"]][
+            "fillColor"
+        ]
+        for feature in cells
+    }
+    assert fills == {
+        HOTSPOT_COLOURS[3][1]: HOTSPOT_COLOURS[3][0],
+        HOTSPOT_COLOURS[-2][1]: HOTSPOT_COLOURS[-2][0],
+    }
+
+
 def test_the_data_layers_script_keeps_the_analysts_switches_and_runs_once():
     script = data_layers_script(incidents=_incidents([QAA]), hotspots=_hotspot_cells())
     key = re.search(r'window.bordermonDataKey === ("[0-9a-f]{16}")', script).group(1)
