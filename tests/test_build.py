@@ -255,3 +255,15 @@ def test_border_line_of_wrong_type_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(layers, "load_layer", lambda name: fake)
     with pytest.raises(LayerError, match=r"expected one LineString, found 1 feature\(s\)"):
         layers.load_border_line()
+
+
+def test_the_record_builders_copies_of_the_schema_stay_equal_to_geo():
+    """``layers`` may import only ``geo.errors``, so the builder copies the types and columns."""
+    from geo import settings as geo_settings
+    from geo.schema import INCIDENT_COLUMNS
+
+    assert build_incidents.REPORT_TYPES == geo_settings.INCIDENT_TYPES
+    n = len(build_incidents.INCIDENT_PROPERTIES)
+    assert INCIDENT_COLUMNS[:n] == build_incidents.INCIDENT_PROPERTIES
+    # what the schema has beyond them is ACLED's own event types, which the record has not
+    assert INCIDENT_COLUMNS[n:] == ("source_event_type", "source_sub_event_type")
