@@ -884,6 +884,23 @@ def group_precisions(values_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes, values
 
 
+def _precision_classes(
+    x: np.ndarray, y: np.ndarray, weights: np.ndarray, precision_m: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return the points as float arrays, each one's precision class and the classes' σ.
+
+    ``σ_loc = R / 2`` per axis for a precision ``R`` (the module's notes), grouped by
+    :func:`group_precisions`; one class of σ 0 for exact points (``precision_m=None``).
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    if precision_m is None:
+        return x, y, weights, np.zeros(x.size, dtype=np.int64), np.zeros(1)
+    codes, sigma_classes = group_precisions(np.asarray(precision_m, dtype=float) / 2.0)
+    return x, y, weights, codes, sigma_classes
+
+
 def estimate_density(
     x: np.ndarray,
     y: np.ndarray,
@@ -930,14 +947,7 @@ def estimate_density(
             f"bandwidth {bandwidth_m!r} m is smaller than the {grid.cell_m:g} m cells; "
             f"give a bandwidth of at least {grid.cell_m:g} m or smaller cells"
         )
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    weights = np.asarray(weights, dtype=float)
-    if precision_m is None:
-        codes = np.zeros(x.size, dtype=np.int64)
-        sigma_classes = np.zeros(1)
-    else:
-        codes, sigma_classes = group_precisions(np.asarray(precision_m, dtype=float) / 2.0)
+    x, y, weights, codes, sigma_classes = _precision_classes(x, y, weights, precision_m)
     h_cells = bandwidth_m / grid.cell_m
     if kernel == "gaussian":
         binning = _linear_binning(x, y, weights, grid)
@@ -991,14 +1001,7 @@ def _truncated_gaussian_density(
     precision_m
         Location precision (metres) of each incident; ``None`` for exact points.
     """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    weights = np.asarray(weights, dtype=float)
-    if precision_m is None:
-        codes = np.zeros(x.size, dtype=np.int64)
-        sigma_classes = np.zeros(1)
-    else:
-        codes, sigma_classes = group_precisions(np.asarray(precision_m, dtype=float) / 2.0)
+    x, y, weights, codes, sigma_classes = _precision_classes(x, y, weights, precision_m)
     h_cells = bandwidth_m / grid.cell_m
     total = np.zeros(grid.shape)
     for code, sigma_m in enumerate(sigma_classes):

@@ -20,7 +20,6 @@ with the display copies of :mod:`mapview.features` and the controls of
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Mapping
 from types import SimpleNamespace
@@ -45,7 +44,7 @@ from mapview.controls import (
     _swatch,
     zoom_for_bounds,
 )
-from mapview.escaping import escape_text
+from mapview.escaping import escape_text, script_json
 from mapview.features import _add_geojson, _add_points, prepare_layer
 from mapview.incident_layer import (
     TYPE_COLOURS,
@@ -153,12 +152,6 @@ def _add_crossings(
     if circles:
         title = "Crossing" if name == "crossings" else "Unofficial crossing"
         _PrecisionCircles(circles).add_to(group(f"{title} location precision"))
-
-
-def _js(value: Any) -> str:
-    """Return ``value`` as JSON that is safe inside a script (``<``, ``>``, ``&`` escaped)."""
-    text = json.dumps(value, sort_keys=True)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _layer_key(name: str) -> str:
@@ -276,10 +269,14 @@ def _add_reference(
     tile_attribution: str,
     simplify_m: float,
     height_px: int,
-) -> list[str]:
-    """Draw the tiles, reference layers and sectors; return the attribution parts."""
+) -> tuple[list[str], list[str]]:
+    """Draw the tiles, reference layers and sectors.
+
+    Returns the attribution parts, and the names of the context layers (countries,
+    regions) that the data layers are drawn over (:class:`_Registry`).
+    """
     attribution: list[str] = []
-    m.bordermon_context = []
+    context: list[str] = []
     if tile_url:
         folium.TileLayer(
             tiles=tile_url,
@@ -289,7 +286,7 @@ def _add_reference(
         ).add_to(m)
     if "countries" in layers:
         g = group("Countries")
-        m.bordermon_context.append(g.get_name())
+        context.append(g.get_name())
         _add_geojson(
             g,
             prepare_layer(layers["countries"], columns=["name", "iso3"], simplify_m=simplify_m * 4),
@@ -299,7 +296,7 @@ def _add_reference(
         )
     if "regions" in layers:
         g = group("Districts and governorates", show=False)
-        m.bordermon_context.append(g.get_name())
+        context.append(g.get_name())
         _add_geojson(
             g,
             prepare_layer(
@@ -361,7 +358,7 @@ def _add_reference(
         _add_points(
             g, shown, tips, {"radius": 3, "color": "#333", "weight": 1, "fill_color": "#fff"}
         )
-    return attribution
+    return attribution, context
 
 
 def _add_data(
@@ -398,7 +395,11 @@ def _add_data(
 
 
 def _finish(
-    m: folium.Map, attribution: list[str], legend: list[str], data: list[str] | None
+    m: folium.Map,
+    attribution: list[str],
+    legend: list[str],
+    data: list[str] | None,
+    context: list[str],
 ) -> None:
     """Add the attribution, the legend, the layer control and the registry.
 
@@ -412,7 +413,7 @@ def _finish(
         rows = "".join(data or [])
         _Legend("".join(legend) + f'<div class="bordermon-data-legend">{rows}</div>').add_to(m)
     control = folium.LayerControl(collapsed=True).add_to(m)
-    _Registry(control, m.bordermon_context).add_to(m)
+    _Registry(control, context).add_to(m)
 
 
 def build_map(
@@ -480,20 +481,17 @@ def build_map(
     folium.Map
         Scripts and stylesheets point at ``base_url``; no CDN.
     """
-    m, group, legend = _new_map()
-    attribution = _add_reference(
-        m, group, legend, border=border, layers=dict(layers or {}), sectors=sectors,
-        top_k=top_k, tile_url=tile_url, tile_attribution=tile_attribution,
-        simplify_m=simplify_m, height_px=height_px,
+    return _compose(
+        border=border, layers=layers, sectors=sectors, top_k=top_k, tile_url=tile_url,
+        tile_attribution=tile_attribution, simplify_m=simplify_m, height_px=height_px,
+        base_url=base_url,
+        data={
+            "incidents": incidents, "density": density, "density_overlay": density_overlay,
+            "hotspots": hotspots, "emerging": emerging,
+            "max_incident_markers": max_incident_markers, "cluster_min": cluster_min,
+            "hex_km": hex_km,
+        },
     )  # fmt: skip
-    data_legend: list[str] = []
-    _add_data(
-        m, group, data_legend, incidents=incidents, density=density,
-        density_overlay=density_overlay, hotspots=hotspots, emerging=emerging,
-        max_incident_markers=max_incident_markers, cluster_min=cluster_min, hex_km=hex_km,
-    )  # fmt: skip
-    _finish(m, attribution, legend, data_legend)
-    return localize_assets(m, base_url=base_url)
 
 
 def build_reference_map(
@@ -516,14 +514,35 @@ def build_reference_map(
     the data layers' rows, and its scripts include those the data layers need
     (marker clusters). Parameters as for :func:`build_map`.
     """
-    m, group, legend = _new_map()
-    attribution = _add_reference(
-        m, group, legend, border=border, layers=dict(layers or {}), sectors=sectors,
-        top_k=top_k, tile_url=tile_url, tile_attribution=tile_attribution,
-        simplify_m=simplify_m, height_px=height_px,
+    return _compose(
+        border=border, layers=layers, sectors=sectors, top_k=top_k, tile_url=tile_url,
+        tile_attribution=tile_attribution, simplify_m=simplify_m, height_px=height_px,
+        base_url=base_url, data=None,
     )  # fmt: skip
-    _DataLayerAssets().add_to(m)
-    _finish(m, attribution, legend, None)
+
+
+def _compose(
+    *,
+    layers: Mapping[str, gpd.GeoDataFrame] | None,
+    base_url: str,
+    data: dict[str, Any] | None,
+    **reference: Any,
+) -> folium.Map:
+    """Return a whole map, or with ``data=None`` a reference map.
+
+    ``data``: the options of :func:`_add_data`; ``reference``: those of
+    :func:`_add_reference`. :func:`build_map` and :func:`build_reference_map` both
+    come here, so the two maps are made the same way.
+    """
+    m, group, legend = _new_map()
+    attribution, context = _add_reference(m, group, legend, layers=dict(layers or {}), **reference)
+    rows: list[str] | None = None
+    if data is None:
+        _DataLayerAssets().add_to(m)
+    else:
+        rows = []
+        _add_data(m, group, rows, **data)
+    _finish(m, attribution, legend, rows, context)
     return localize_assets(m, base_url=base_url)
 
 
@@ -566,16 +585,17 @@ def data_layers_script(
     figure.render()
     scripts = figure.script._children.items()
     body = "\n".join(element.render() for name, element in scripts if name != m.get_name())
+    js = script_json
     layers = ",".join(
-        f"{{key: {_js(_layer_key(name))}, label: {_js(fg.layer_name)}, layer: {fg.get_name()}, "
-        f"show: {_js(show)}, under: {_js(_layer_key(name) in _UNDER_SECTORS)}}}"
+        f"{{key: {js(_layer_key(name))}, label: {js(fg.layer_name)}, layer: {fg.get_name()}, "
+        f"show: {js(show)}, under: {js(_layer_key(name) in _UNDER_SECTORS)}}}"
         for name, fg, show in entries
     )
     key = hashlib.sha256((body + layers + "".join(legend)).encode()).hexdigest()[:16]
     return _DATA_SCRIPT.format(
-        key=_js(key),
+        key=script_json(key),
         map_name=m.get_name(),
         body=body,
         layers=layers,
-        legend=_js("".join(legend)),
+        legend=script_json("".join(legend)),
     )

@@ -13,13 +13,14 @@ JavaScript.
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["escape_frame", "escape_markdown", "escape_text"]
+__all__ = ["escape_frame", "escape_markdown", "escape_text", "script_json"]
 
 _MARKDOWN_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _JS_REFERENCES = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
@@ -115,3 +116,18 @@ def _escape_or_keep_missing(value: object) -> object:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     return escape_text(value)
+
+
+def script_json(value: Any) -> str:
+    r"""Return ``value`` as JSON that is safe inside a ``<script>`` (as Jinja's ``tojson``).
+
+    ``<``, ``>`` and ``&`` are written as ``\u003c``, ``\u003e`` and ``\u0026``, so no
+    text in it can close the script element or start an HTML entity; keys are sorted.
+
+    Examples
+    --------
+    >>> print(script_json({"a": "</script>"}))
+    {"a": "\u003c/script\u003e"}
+    """
+    text = json.dumps(value, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 
 from geo import settings
-from mapview.escaping import escape_text
+from mapview.escaping import escape_text, script_json
 
 _DECIMALS = settings.MAP_COORDINATE_DECIMALS
 
@@ -132,8 +132,7 @@ def _add_geojson(
     # The style is picked in the browser from the feature's class: folium's own
     # style_function is called in Python for every feature and written out as a
     # switch over every feature id (0.1 s and 100 kB for the hot-spot cells).
-    table = json.dumps({"base": dict(style or {}), "classes": list(classes or [])}, sort_keys=True)
-    table = table.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    table = script_json({"base": dict(style or {}), "classes": list(classes or [])})
     style_js = folium.JsCode(
         f"function (feature) {{ var t = {table}; var c = (feature.properties || {{}})._class;"
         " return Object.assign({}, t.base, (c === undefined || c === null) ? {} : t.classes[c]); }"
