@@ -33,7 +33,7 @@ from geo.parameters import ZONE_OPTIONS
 from mapview import escape_frame, escape_markdown
 from mapview.builder import zoom_for_bounds
 from mapview.sector_layer import sector_restyle_script
-from webapp import actions
+from webapp import actions, heap
 from webapp.identity import Identity, role_of
 from webapp.map_panel import MapParts, draw_map
 from webapp.panels import UNDO_CHOICE, batches_panel, users_panel
@@ -472,6 +472,7 @@ def main() -> None:
     with tab_downloads:
         if result is not None:
             downloads_section(store, token, params, identity.label)
+    heap.freeze_long_lived()  # once per process, after the first whole page
 
 
 main()

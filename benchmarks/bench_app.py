@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import socket
 import subprocess
@@ -148,6 +149,28 @@ def rss_mb() -> float:
     return float("nan")  # pragma: no cover - Linux only
 
 
+class CollectorPauses:
+    """Record the cyclic garbage collector's pauses (``gc.callbacks``) while active."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []  # (generation, seconds)
+        self._start = 0.0
+
+    def start(self) -> None:
+        """Start recording."""
+        gc.callbacks.append(self._record)
+
+    def stop(self) -> None:
+        """Stop recording."""
+        gc.callbacks.remove(self._record)
+
+    def _record(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self._start))
+
+
 def _timed(rows: list[tuple[str, str]], label: str, action) -> float:
     t = time.perf_counter()
     action()
@@ -171,6 +194,8 @@ def bench_reruns(rows: list[tuple[str, str]], n_incidents: int = 0, varied: int 
             synthetic_store(Path(tmp) / "incidents.gpkg", n_incidents)
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
         _timed(rows, "first script run, cold caches (s)", at.run)
+        pauses = CollectorPauses()  # from here to the last varied rerun
+        pauses.start()
         for k in range(3):
             _timed(rows, f"rerun, nothing changed ({k + 1}) (s)", at.run)
         for k, value in enumerate((0.9, 0.3, 0.55)):
@@ -211,7 +236,13 @@ def bench_reruns(rows: list[tuple[str, str]], n_incidents: int = 0, varied: int 
                 dates.set_value((first + dt.timedelta(days=span * cut // 8), last))
             at.run()
             memory.append(rss_mb())
+        pauses.stop()
         assert not at.exception, at.exception
+        full = [t for g, t in pauses.pauses if g == 2]
+        rows.append(("collector after the first run: full scans, longest pause (s)",
+                     f"{len(full)}, {max(full, default=0.0):.3f}"))  # fmt: skip
+        rows.append(("collector after the first run: all pauses, in total (s)",
+                     f"{sum(t for _, t in pauses.pauses):.3f}"))  # fmt: skip
         rows.append(("memory before the varied reruns (MB)", f"{memory[0]:.0f}"))
         for k in (10, 25, 50):
             if k <= varied:

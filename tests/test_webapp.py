@@ -196,3 +196,31 @@ def test_the_checks_need_no_streamlit_and_geo_never_imports_the_app():
     for path in [*root.glob("geo/**/*.py"), *root.glob("layers/**/*.py")]:
         text = path.read_text(encoding="utf-8")
         assert "import streamlit" not in text and "webapp" not in text, path
+
+
+def test_the_heap_is_frozen_once_and_what_was_garbage_is_collected_first(monkeypatch):
+    import gc
+    import weakref
+
+    from webapp import heap
+
+    monkeypatch.setattr(heap, "_frozen", False)
+    gc.unfreeze()
+    try:
+
+        class Node:
+            pass
+
+        cycle = Node()
+        cycle.self = cycle  # garbage only a collection frees
+        alive = weakref.ref(cycle)
+        del cycle
+        assert alive() is not None
+        assert heap.freeze_long_lived() is True
+        assert gc.get_freeze_count() > 1000  # the modules and what they hold
+        assert alive() is None  # collected first, not frozen
+        count = gc.get_freeze_count()
+        assert heap.freeze_long_lived() is False  # once per process
+        assert gc.get_freeze_count() == count
+    finally:
+        gc.unfreeze()

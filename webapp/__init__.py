@@ -18,6 +18,8 @@
   objects for the incidents, stages and the rendered map; bytes for the downloads.
 - :mod:`webapp.map_panel`: the map rendered once into streamlit-folium's arguments and
   drawn through its component; a weight change only sends the sectors' new colours.
+- :mod:`webapp.heap`: the long-lived objects frozen out of the garbage collector's full
+  scans after the first whole page (no streamlit).
 
 May import: ``geo``, ``layers``, ``mapview`` and streamlit (not in ``identity`` and
 ``actions``).
