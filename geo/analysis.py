@@ -530,6 +530,7 @@ def measure_sectors(
     *,
     line: Any = None,
     countries: gpd.GeoDataFrame | None = None,
+    located: pd.DataFrame | None = None,
 ) -> SectorCriteria:
     """Stage C: locate the incidents along the line and measure every criterion per sector.
 
@@ -542,11 +543,18 @@ def measure_sectors(
         The options; :data:`CRITERIA_OPTIONS` are read.
     line, countries
         The layers stage B used (the line is required; ``countries`` may be ``None``).
+    located
+        :func:`geo.sectors.locate_incidents` of these incidents, or of any incidents
+        among which they are (a unique index; the same line and countries, and
+        ``sector_km`` and ``corridor_km`` as ``params``). The app locates every stored
+        incident once per store version and sector layout, so that a filter only
+        selects rows (0.13 s for 100,000 incidents). Default: locate them here.
 
     Raises
     ------
     ConfigurationError
-        When a stage was computed with other options than ``params``.
+        When a stage, or ``located``, was computed with other options than ``params``,
+        or ``located`` lacks some of the incidents.
     """
     params = params or AnalysisParameters()
     _check_stage(params, surface.options, "incident surface (stage A)")
@@ -554,13 +562,16 @@ def measure_sectors(
     STAGE_RUNS["measure_sectors"] += 1
     line = _border_line(line)
     selected = surface.incidents
-    located = locate_incidents(
-        selected,
-        line,
-        sector_km=params.sector_km,
-        corridor_km=params.corridor_km,
-        countries=countries,
-    )
+    if located is None:
+        located = locate_incidents(
+            selected,
+            line,
+            sector_km=params.sector_km,
+            corridor_km=params.corridor_km,
+            countries=countries,
+        )
+    else:
+        located = _select_located(located, selected, params)
     selected = selected.assign(
         chainage_km=located["chainage_km"],
         offset_m=located["offset_m"],
@@ -597,6 +608,33 @@ def measure_sectors(
         zones=zones,
         parameters=params,
     )
+
+
+def _select_located(
+    located: pd.DataFrame, selected: gpd.GeoDataFrame, params: AnalysisParameters
+) -> pd.DataFrame:
+    """Return the rows of ``located`` (see :func:`measure_sectors`) of the selected incidents."""
+    options = located.attrs.get("options")
+    if options is None:
+        raise ConfigurationError(
+            "the incident locations carry no options; fix: make them with "
+            "geo.sectors.locate_incidents"
+        )
+    _check_stage(params, options, "table of incident locations")
+    if not located.index.is_unique:
+        raise ConfigurationError(
+            "the incident locations have a repeated index; fix: locate incidents with a "
+            "unique index (as the store reads them)"
+        )
+    missing = ~selected.index.isin(located.index)
+    if missing.any():
+        first = selected.index[np.flatnonzero(missing)[0]]
+        raise ConfigurationError(
+            f"{int(missing.sum())} selected incident(s), the first at index {first!r}, are "
+            "not among the incident locations; fix: locate the incidents they were "
+            "selected from"
+        )
+    return located.loc[selected.index]
 
 
 def rank_sectors(

@@ -247,6 +247,45 @@ def test_the_staged_path_gives_exactly_what_run_analysis_gives(layers_kw):
         measure_sectors(surface, zones, AnalysisParameters(**(vars(base) | {"sector_km": 2.0})))
 
 
+def _no_attrs(frame):
+    frame.attrs = {}
+    return frame
+
+
+def test_incidents_located_once_for_the_store_give_the_same_sectors(layers_kw):
+    from geo.sectors import locate_incidents
+
+    types = ["seizure", "clash"] * 20
+    dates = [f"2025-{1 + i % 12:02d}-01" for i in range(40)]
+    stored = _incidents(_cluster(), dates=dates, types=types)
+    stored = pd.concat([stored, _incidents(_cluster(20, at_km=41.0, seed=3))], ignore_index=True)
+    kw = {k: v for k, v in layers_kw.items() if k not in ("line", "countries")}
+    line, countries = layers_kw["line"], layers_kw["countries"]
+    params = AnalysisParameters(types=("seizure",), since=pd.Timestamp("2025-03-01").date())
+    surface = measure_surface(stored, params, line=line)
+    zones = measure_zones(params, line=line, countries=countries, **kw)
+    everywhere = locate_incidents(
+        stored, line, sector_km=params.sector_km, corridor_km=params.corridor_km
+    )
+    fresh = measure_sectors(surface, zones, params, line=line, countries=countries)
+    reused = measure_sectors(
+        surface, zones, params, line=line, countries=countries, located=everywhere
+    )
+    assert 0 < len(surface.incidents) < len(stored)
+    assert_frame_equal(reused.raw, fresh.raw)
+    assert_frame_equal(reused.incidents, fresh.incidents)
+    assert reused.in_corridor == fresh.in_corridor
+    # Locations made with another sector layout, or lacking incidents, are refused.
+    with pytest.raises(ConfigurationError, match=r"incident locations.*sector_km=2\.0"):
+        measure_sectors(surface, zones, params, line=line,
+                        located=locate_incidents(stored, line, sector_km=2.0))  # fmt: skip
+    with pytest.raises(ConfigurationError, match="not among the incident locations"):
+        measure_sectors(surface, zones, params, line=line, located=everywhere.iloc[:10])
+    with pytest.raises(ConfigurationError, match="carry no options"):
+        measure_sectors(surface, zones, params, line=line,
+                        located=everywhere.copy().pipe(_no_attrs))  # fmt: skip
+
+
 def test_parameters_validate_and_round_trip():
     with pytest.raises(ConfigurationError, match=r"sector_km=0 must be a positive number"):
         AnalysisParameters(sector_km=0)

@@ -100,6 +100,32 @@ def test_side_of_syria_follows_the_country_polygons(straight_border):
     assert lb.representative_point().y > Y0  # the Lebanese part is now the northern one
 
 
+def test_the_side_of_syria_is_decided_once_per_line_and_countries(straight_border, monkeypatch):
+    from geo import sectors
+
+    north = metric_to_geographic(box(X0 - 20_000, Y0, X0 + 70_000, Y0 + 30_000))
+    south = metric_to_geographic(box(X0 - 20_000, Y0 - 30_000, X0 + 70_000, Y0))
+    calls = []
+    decide = sectors._syria_sign
+    monkeypatch.setattr(sectors, "_SIGNS", {})
+    monkeypatch.setattr(sectors, "_syria_sign", lambda *a: calls.append(1) or decide(*a))
+    pts = _points([(X0 + 2_000, Y0 + 1_000)])
+    kw = {"sector_km": 5, "corridor_km": 5}
+    syria_north = gpd.GeoDataFrame({"iso3": ["SYR", "LBN"]}, geometry=[north, south], crs=4326)
+    for _ in range(3):
+        assert locate_incidents(pts, straight_border, countries=syria_north, **kw)[
+            "offset_m"
+        ].iloc[0] == pytest.approx(1_000.0, abs=1.0)
+    assert len(calls) == 1
+    # Another content is decided again: codes swapped, or one outline moved.
+    swapped = syria_north.assign(iso3=["LBN", "SYR"])
+    assert locate_incidents(pts, straight_border, countries=swapped, **kw)["offset_m"].iloc[0] < 0
+    moved = syria_north.copy()
+    moved.loc[1, "geometry"] = metric_to_geographic(box(X0 - 20_000, Y0 - 31_000, X0, Y0))
+    locate_incidents(pts, straight_border, countries=moved, **kw)
+    assert len(calls) == 3
+
+
 def test_sector_bounds_last_sector_shorter():
     assert_allclose(sector_bounds_m(12_000.0, 5.0), [0, 5_000, 10_000, 12_000])
     assert_allclose(sector_bounds_m(10_000.0, 5.0), [0, 5_000, 10_000])

@@ -117,6 +117,26 @@ def zone_stage(zone: dict[str, Any]) -> Any:
     return measure_zones(AnalysisParameters(**zone), reference=reference_layers())
 
 
+@st.cache_resource(show_spinner="Locating the incidents along the border…", max_entries=4)
+def incident_places(
+    _store: IncidentStore, key: str, sector_km: float, corridor_km: float, _token: str
+) -> pd.DataFrame:
+    """Return where every stored incident lies along the border (``locate_incidents``).
+
+    Once per store version and sector layout: a filter change then selects rows
+    (:func:`geo.analysis.measure_sectors`' ``located``) instead of locating again.
+    """
+    from geo.sectors import locate_incidents
+
+    return locate_incidents(
+        read_store(_store, _token),
+        reference_layers().line,
+        sector_km=sector_km,
+        corridor_km=corridor_km,
+        countries=reference_layers().countries,
+    )
+
+
 @st.cache_resource(show_spinner="Measuring the sectors…", max_entries=8)
 def criteria_stage(
     _store: IncidentStore, key: str, surface: dict[str, Any], zone: dict[str, Any], _token: str
@@ -127,12 +147,14 @@ def criteria_stage(
     """
     from geo.analysis import AnalysisParameters, measure_sectors
 
+    params = AnalysisParameters(**surface, **zone)
     return measure_sectors(
         surface_stage(_store, key, surface, _token),
         zone_stage(zone),
-        AnalysisParameters(**surface, **zone),
+        params,
         line=reference_layers().line,
         countries=reference_layers().countries,
+        located=incident_places(_store, key, params.sector_km, params.corridor_km, _token),
     )
 
 
