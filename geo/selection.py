@@ -83,4 +83,7 @@ def filter_incidents(
         mask &= gdf["date"] < until_ts + pd.Timedelta(days=1)
     if types is not None:
         mask &= gdf["type"].isin(types)
-    return gdf[mask.to_numpy()]
+    keep = mask.to_numpy()
+    if keep.all():  # nothing to take (a filtered frame filtered again): share the data
+        return gdf.copy(deep=False)  # copy-on-write: a change to either copies first
+    return gdf[keep]

@@ -14,8 +14,10 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry import mapping
 
 from geo import settings
 from mapview.escaping import escape_text, script_json
@@ -92,6 +94,67 @@ def _prepare(
     return out
 
 
+def geo_interface(gdf: gpd.GeoDataFrame) -> dict[str, Any]:
+    """Return ``gdf.__geo_interface__``, the same once written as JSON, made quicker.
+
+    geopandas builds each feature's geometry through shapely's ``mapping``, one ring at
+    a time (0.13 s for the 700 hexagons of the incident and hot-spot layers at 100,000
+    incidents). Here the points and the polygons without holes, which is every data
+    layer's geometry, take their coordinates and bounds from one vectorised call;
+    other geometries still go through ``mapping``. Coordinates come as lists where
+    geopandas gives tuples: the JSON is the same, byte for byte.
+    """
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    ids = np.asarray(gdf.index)
+    columns = gdf.columns.drop(gdf.geometry.name)
+    if not gdf.columns.is_unique:
+        raise ValueError("GeoDataFrame cannot contain duplicated column names.")
+    rows: Any = [()] * len(gdf)
+    if len(columns):
+        properties = gdf[columns].astype(object)
+        properties[pd.isna(gdf[columns]).to_numpy()] = None
+        rows = properties.to_numpy()
+    geometry = _mappings(geoms)
+    bounds = shapely.bounds(geoms).tolist()
+    features = []
+    for i, row in enumerate(rows):
+        present = geometry[i] is not None
+        features.append(
+            {
+                "id": str(ids[i]),
+                "type": "Feature",
+                "properties": dict(zip(columns, row, strict=True)),
+                "geometry": geometry[i],
+                "bbox": tuple(bounds[i]) if present else None,
+            }
+        )
+    out: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    out["bbox"] = tuple(gdf.total_bounds.tolist())
+    return out
+
+
+def _mappings(geoms: np.ndarray) -> list[dict[str, Any] | None]:
+    """Return each geometry's GeoJSON mapping (``None`` for a missing or empty one)."""
+    out: list[dict[str, Any] | None] = [None] * len(geoms)
+    type_id = shapely.get_type_id(geoms)
+    present = (type_id >= 0) & ~shapely.is_empty(geoms)
+    points = np.flatnonzero(present & (type_id == 0) & ~shapely.has_z(geoms))
+    for i, xy in zip(points, shapely.get_coordinates(geoms[points]).tolist(), strict=True):
+        out[i] = {"type": "Point", "coordinates": xy}
+    plain = present & (type_id == 3) & ~shapely.has_z(geoms)
+    plain[plain] = shapely.get_num_interior_rings(geoms[plain]) == 0
+    polygons = np.flatnonzero(plain)
+    xy, owner = shapely.get_coordinates(geoms[polygons], return_index=True)
+    starts = np.searchsorted(owner, np.arange(len(polygons) + 1))
+    coords = xy.tolist()
+    for k, i in enumerate(polygons):
+        out[i] = {"type": "Polygon", "coordinates": [coords[starts[k] : starts[k + 1]]]}
+    for i in np.flatnonzero(present):
+        if out[i] is None:  # anything else: shapely's own mapping
+            out[i] = mapping(geoms[i])
+    return out
+
+
 def _add_points(
     group: folium.FeatureGroup, shown: gpd.GeoDataFrame, tips: list[str], style: dict[str, Any]
 ) -> None:
@@ -105,7 +168,7 @@ def _add_points(
         return
     points = gpd.GeoDataFrame({"tip": list(tips)}, geometry=list(shown.geometry), crs=4326)
     folium.GeoJson(
-        points.__geo_interface__,
+        geo_interface(points),
         marker=folium.CircleMarker(fill=True, fill_opacity=1, **style),
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
     ).add_to(group)
@@ -145,7 +208,7 @@ def _add_geojson(
             fields=fields, aliases=[escape_text(tooltip[f]) for f in fields], sticky=True
         )
     folium.GeoJson(
-        gdf.__geo_interface__,
+        geo_interface(gdf),
         name=name,
         style=style_js,
         tooltip=tip,

@@ -510,3 +510,48 @@ def test_crossings_are_drawn_with_their_precision_and_unofficial_ones_apart():
     assert "Unofficial crossing location precision" in html_text
     assert "unofficial crossing (reported)" in html_text  # the legend
     assert "<b>x</b>" not in html_text
+
+
+_SHAPES = st.sampled_from(["square", "point", "holed", "multi", "line", "none", "empty"])
+
+
+def _shape(kind: str, x: float, y: float):
+    from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
+
+    return {
+        "square": box(x, y, x + 0.013, y + 0.021),
+        "point": Point(x, y),
+        "holed": Polygon(
+            [(x, y), (x + 4, y), (x + 4, y + 4)], [[(x + 2, y + 1), (x + 3, y + 1), (x + 3, y + 2)]]
+        ),
+        "multi": MultiPolygon([box(x, y, x + 1, y + 1), box(x + 2, y, x + 3, y + 1)]),
+        "line": LineString([(x, y), (x + 1, y + 1)]),
+        "none": None,
+        "empty": Point(),
+    }[kind]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            _SHAPES,
+            st.floats(-180, 180, allow_nan=False),
+            st.floats(-80, 80, allow_nan=False),
+            st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=False)),
+            st.one_of(st.none(), st.text(max_size=5)),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.booleans(),
+)
+def test_the_quick_geo_interface_writes_the_same_json_as_geopandas(rows, with_columns):
+    from mapview.features import geo_interface
+
+    frame = gpd.GeoDataFrame(
+        {"value": [r[3] for r in rows], "label": [r[4] for r in rows]} if with_columns else {},
+        geometry=[_shape(kind, x, y) for kind, x, y, _, _ in rows],
+        crs=4326,
+        index=[f"f{i}" for i in range(len(rows))][::-1],
+    )
+    assert json.dumps(geo_interface(frame)) == json.dumps(frame.__geo_interface__)

@@ -113,9 +113,9 @@ def test_the_side_of_syria_is_decided_once_per_line_and_countries(straight_borde
     kw = {"sector_km": 5, "corridor_km": 5}
     syria_north = gpd.GeoDataFrame({"iso3": ["SYR", "LBN"]}, geometry=[north, south], crs=4326)
     for _ in range(3):
-        assert locate_incidents(pts, straight_border, countries=syria_north, **kw)[
-            "offset_m"
-        ].iloc[0] == pytest.approx(1_000.0, abs=1.0)
+        assert locate_incidents(pts, straight_border, countries=syria_north, **kw)["offset_m"].iloc[
+            0
+        ] == pytest.approx(1_000.0, abs=1.0)
     assert len(calls) == 1
     # Another content is decided again: codes swapped, or one outline moved.
     swapped = syria_north.assign(iso3=["LBN", "SYR"])

@@ -106,6 +106,20 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path):
         open_store(bogus)
 
 
+def test_filtering_again_keeps_every_row_and_never_changes_the_first_frame(tmp_path):
+    store = open_store(tmp_path / "s.gpkg", create=True)
+    store_frame(store, incidents(["A", "B"], date="2025-01-01"))
+    store_frame(store, incidents(["C"], date="2025-02-01", type_="clash"))
+    everything = store.read()
+    seizures = filter_incidents(everything, types=["seizure"])
+    again = filter_incidents(seizures, types=["seizure"], until="2025-01-31")
+    pd.testing.assert_frame_equal(again, seizures)
+    again.loc[again.index[0], "id"] = "changed"  # copy on write: the others keep theirs
+    again["extra"] = 1
+    assert seizures["id"].tolist() == ["A", "B"] == everything["id"].tolist()[:2]
+    assert "extra" not in seizures.columns
+
+
 def test_add_read_filter_undo_and_audit(tmp_path):
     store = open_store(tmp_path / "s.gpkg", create=True)
     first = store_frame(store, incidents(["A", "B"], date="2025-01-01"), source_file="a.geojson")

@@ -97,13 +97,16 @@ def reference_layers() -> ReferenceLayers:
 def surface_stage(_store: IncidentStore, key: str, surface: dict[str, Any], _token: str) -> Any:
     """Return stage A, :func:`geo.analysis.measure_surface` (density and hot spots).
 
-    Keyed by the store's content and the filters and density options only.
+    Keyed by the store's content and the filters and density options only. Given the
+    incidents :func:`filter_store` selected for the map (the same filters), which
+    ``measure_surface`` filters again without copying them.
     """
     from geo.analysis import AnalysisParameters, measure_surface
 
-    return measure_surface(
-        read_store(_store, _token), AnalysisParameters(**surface), line=reference_layers().line
+    selected = filter_store(  # the key the page uses for the map's incidents
+        _store, _token, surface.get("since"), surface.get("until"), surface.get("types")
     )
+    return measure_surface(selected, AnalysisParameters(**surface), line=reference_layers().line)
 
 
 @st.cache_resource(show_spinner="Cutting the border into sectors…", max_entries=8)
