@@ -41,7 +41,10 @@ def sector_sparklines(
     first, last
         The months shown (default the first and last incident's).
     """
-    located = incidents[incidents["sector_id"].notna()] if len(incidents) else incidents
+    if not len(incidents):
+        return pd.Series(dtype=object)
+    columns = incidents[["date", "sector_id"]]  # not every column taken along
+    located = columns[columns["sector_id"].notna()]
     if located.empty:
         return pd.Series(dtype=object)
     months = _months(located["date"], first=first, last=last)

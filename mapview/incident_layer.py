@@ -73,7 +73,12 @@ def hexbin_incidents(
     rx = np.where(fix_x, -ry - rz, rx)
     ry = np.where(fix_y, -rx - rz, ry)
     rz = np.where(~fix_x & ~fix_y, -rx - ry, rz)
-    keys, counts = np.unique(np.column_stack([rx, rz]).astype(np.int64), axis=0, return_counts=True)
+    # One integer per hexagon, ordered as its (rx, rz) pair: np.unique over rows of two
+    # columns sorts a structured view (0.04 s for 100,000 incidents), over one column not.
+    qx, qz = rx.astype(np.int64), rz.astype(np.int64)
+    span = int(qz.max() - qz.min()) + 1
+    codes, counts = np.unique((qx - qx.min()) * span + (qz - qz.min()), return_counts=True)
+    keys = np.column_stack([codes // span + qx.min(), codes % span + qz.min()])
     centre_x = size * math.sqrt(3.0) * (keys[:, 0] + keys[:, 1] / 2.0)
     centre_y = size * 1.5 * keys[:, 1]
     angles = np.radians(30.0 + 60.0 * np.arange(6))
