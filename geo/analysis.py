@@ -71,7 +71,7 @@ from geo.priority import (
 )
 from geo.ranking import CRITERIA_COLUMNS, build_ranked_table, sector_records
 from geo.sectors import border_reference, locate_incidents, make_sectors, sector_bounds_m
-from geo.selection import filter_incidents
+from geo.selection import filter_incidents, select_rows
 from geo.sensitivity import SensitivityResult, analyse_sensitivity
 
 if TYPE_CHECKING:
@@ -214,7 +214,7 @@ def _incident_weights(incidents: gpd.GeoDataFrame, params: AnalysisParameters, r
     )
 
 
-def _density(incidents: gpd.GeoDataFrame, params: AnalysisParameters, line, weights):
+def _density(incidents: gpd.GeoDataFrame, params: AnalysisParameters, line, weights, xy=None):
     from geo.density import compute_density
     from geo.grid import region_grid
 
@@ -227,18 +227,21 @@ def _density(incidents: gpd.GeoDataFrame, params: AnalysisParameters, line, weig
             kernel=params.kernel,
             half_life_days=params.half_life_days,
             weights=weights,
+            xy=xy,
         )
     except BorderMonitorError as exc:
         return None, f"density not computed: {exc}"
     return surface, None
 
 
-def _hotspots(incidents: gpd.GeoDataFrame, params: AnalysisParameters, line, weights):
+def _hotspots(incidents: gpd.GeoDataFrame, params: AnalysisParameters, line, weights, xy=None):
     from geo.grid import region_polygon
     from geo.hotspots import compute_hotspots
 
     try:
-        result = compute_hotspots(incidents, region=region_polygon(line=line), weights=weights)
+        result = compute_hotspots(
+            incidents, region=region_polygon(line=line), weights=weights, xy=xy
+        )
     except InsufficientDataError as exc:
         return None, f"hot spots not computed: {exc}"
     return result, None
@@ -400,6 +403,7 @@ def measure_surface(
     line: Any = None,
     with_density: bool = True,
     with_hotspots: bool = True,
+    xy: pd.DataFrame | None = None,
 ) -> IncidentSurface:
     """Stage A: filter the incidents, weight them, compute the density and the Gi* hot spots.
 
@@ -413,6 +417,15 @@ def measure_surface(
         The border line, EPSG:4326 (the density grid and hot-spot region follow it).
     with_density, with_hotspots
         Whether to compute the density surface and the hot spots.
+    xy
+        :func:`geo.grid.project_frame` of these incidents, or of incidents among which
+        they are (a unique index): the app projects every stored incident once per
+        store version. Default: project them here.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``xy`` lacks some of the selected incidents.
     """
     params = params or AnalysisParameters()
     STAGE_RUNS["measure_surface"] += 1
@@ -422,12 +435,15 @@ def measure_surface(
     )
     reference = pd.Timestamp(params.until) if params.until else None
     weights = _incident_weights(selected, params, reference)
+    if xy is not None:
+        rows = select_rows(xy, selected, what="table of metric coordinates")
+        xy = (rows["x_m"].to_numpy(), rows["y_m"].to_numpy())
     density, density_message = (None, "density not requested")
     if with_density:
-        density, density_message = _density(selected, params, line, weights)
+        density, density_message = _density(selected, params, line, weights, xy)
     hotspots, hotspots_message = (None, "hot spots not requested")
     if with_hotspots:
-        hotspots, hotspots_message = _hotspots(selected, params, line, weights)
+        hotspots, hotspots_message = _hotspots(selected, params, line, weights, xy)
     return IncidentSurface(
         incidents=selected,
         incident_weights=weights,
@@ -621,20 +637,7 @@ def _select_located(
             "geo.sectors.locate_incidents"
         )
     _check_stage(params, options, "table of incident locations")
-    if not located.index.is_unique:
-        raise ConfigurationError(
-            "the incident locations have a repeated index; fix: locate incidents with a "
-            "unique index (as the store reads them)"
-        )
-    missing = ~selected.index.isin(located.index)
-    if missing.any():
-        first = selected.index[np.flatnonzero(missing)[0]]
-        raise ConfigurationError(
-            f"{int(missing.sum())} selected incident(s), the first at index {first!r}, are "
-            "not among the incident locations; fix: locate the incidents they were "
-            "selected from"
-        )
-    return located.loc[selected.index]
+    return select_rows(located, selected, what="table of incident locations")
 
 
 def rank_sectors(

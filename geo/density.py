@@ -100,7 +100,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo import settings
 from geo.errors import ConfigurationError, InsufficientDataError
-from geo.grid import Grid, project_points, region_grid
+from geo.grid import Grid, given_xy, project_points, region_grid
 from geo.weights import incident_weights, location_precisions
 
 logger = logging.getLogger(__name__)
@@ -1088,6 +1088,7 @@ def compute_density(
     type_weights: Mapping[str, float] | None = None,
     weights: np.ndarray | None = None,
     widen_by_precision: bool = True,
+    xy: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> DensitySurface:
     """Return the weighted kernel density of incidents on the region's grid.
 
@@ -1120,6 +1121,9 @@ def compute_density(
         :func:`geo.weights.incident_weights`.
     widen_by_precision
         Whether to widen each kernel by the incident's location precision (default ``True``).
+    xy
+        The incidents' metric coordinates (:func:`geo.grid.project_points`) when
+        already known; default: projected here.
 
     Raises
     ------
@@ -1157,7 +1161,7 @@ def compute_density(
         raise InsufficientDataError(
             f"the {len(incidents)} incidents all weigh zero; check type_weights and the half-life"
         )
-    x, y = project_points(incidents)
+    x, y = project_points(incidents) if xy is None else given_xy(xy, len(incidents))
     precision = location_precisions(incidents) if widen_by_precision else None
     if grid is None:
         grid = region_grid(cell_m=cell_m, line=line)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 import shapely
 from affine import Affine
 from pyproj import CRS, Transformer
@@ -36,7 +37,9 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "Grid",
+    "given_xy",
     "grid_for_bounds",
+    "project_frame",
     "project_points",
     "region_grid",
     "region_line",
@@ -234,6 +237,33 @@ def region_grid(
             "use cells of at least 50 m"
         )
     return grid
+
+
+def given_xy(xy: tuple[np.ndarray, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return coordinates given for ``n`` incidents as two float arrays, or raise.
+
+    Raises
+    ------
+    ConfigurationError
+        When they are not two arrays of ``n`` finite numbers.
+    """
+    x, y = (np.asarray(a, dtype=float) for a in xy)
+    if x.shape != (n,) or y.shape != (n,) or not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ConfigurationError(
+            f"xy must be two arrays of {n} finite metric coordinates, one per incident; "
+            "fix: give geo.grid.project_points of the same incidents"
+        )
+    return x, y
+
+
+def project_frame(points) -> pd.DataFrame:
+    """Return :func:`project_points` as a table: ``x_m``, ``y_m``, indexed like ``points``.
+
+    The app projects every stored incident once per store version and passes the
+    table to :func:`geo.analysis.measure_surface`, which selects its incidents' rows.
+    """
+    x, y = project_points(points)
+    return pd.DataFrame({"x_m": x, "y_m": y}, index=points.index)
 
 
 def project_points(points) -> tuple[np.ndarray, np.ndarray]:

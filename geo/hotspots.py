@@ -65,7 +65,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo import settings
 from geo.errors import ConfigurationError, InsufficientDataError
-from geo.grid import project_points, region_polygon
+from geo.grid import given_xy, project_points, region_polygon
 from geo.weights import incident_weights, location_precisions
 
 logger = logging.getLogger(__name__)
@@ -322,6 +322,7 @@ def compute_hotspots(
     half_life_days: float | None = settings.HALF_LIFE_DAYS,
     reference_date: dt.date | str | pd.Timestamp | None = None,
     weights: np.ndarray | None = None,
+    xy: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> HotspotResult:
     """Return the Getis-Ord Gi* hot and cold spots of the incidents.
 
@@ -349,6 +350,9 @@ def compute_hotspots(
         Passed to :func:`geo.weights.incident_weights`.
     weights
         Precomputed incident weights instead.
+    xy
+        The incidents' metric coordinates (:func:`geo.grid.project_points`) when
+        already known; default: projected here.
 
     Raises
     ------
@@ -382,7 +386,7 @@ def compute_hotspots(
             reference_date=reference_date,
         )
     weights = np.asarray(weights, dtype=float)
-    x, y = project_points(incidents)
+    x, y = project_points(incidents) if xy is None else given_xy(xy, len(incidents))
 
     # Every lattice hexagon over the region, then those whose centre is inside.
     rows, cols, centres = _lattice(region.bounds, cell_m=cell_m)

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo import settings
@@ -87,3 +88,39 @@ def filter_incidents(
     if keep.all():  # nothing to take (a filtered frame filtered again): share the data
         return gdf.copy(deep=False)  # copy-on-write: a change to either copies first
     return gdf[keep]
+
+
+def select_rows(table: pd.DataFrame, incidents: pd.DataFrame, *, what: str) -> pd.DataFrame:
+    """Return the rows of ``table`` that belong to ``incidents``, in their order.
+
+    ``table`` holds one row per incident of some larger set (the store's), indexed as
+    they are: the app computes such tables once per store version, and each filter then
+    only selects rows.
+
+    Parameters
+    ----------
+    table
+        Rows indexed like the incidents they were computed for (a unique index).
+    incidents
+        Incidents selected from those.
+    what
+        What ``table`` is, for the error messages.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``table``'s index repeats, or some incident has no row.
+    """
+    if not table.index.is_unique:
+        raise ConfigurationError(
+            f"the {what} has a repeated index; fix: compute it for incidents with a "
+            "unique index (as the store reads them)"
+        )
+    missing = ~incidents.index.isin(table.index)
+    if missing.any():
+        first = incidents.index[np.flatnonzero(missing)[0]]
+        raise ConfigurationError(
+            f"{int(missing.sum())} selected incident(s), the first at index {first!r}, are "
+            f"not in the {what}; fix: compute it for the incidents they were selected from"
+        )
+    return table.loc[incidents.index]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import SYNTHETIC_ORIGIN, metric_to_geographic
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from pandas.testing import assert_frame_equal
 from shapely.geometry import LineString, Point
 
@@ -273,13 +273,20 @@ def test_incidents_located_once_for_the_store_give_the_same_sectors(layers_kw):
     )
     assert 0 < len(surface.incidents) < len(stored)
     assert_frame_equal(reused.raw, fresh.raw)
+    # The same with the store's coordinates projected once for every filter.
+    from geo.grid import project_frame
+
+    projected = measure_surface(stored, params, line=line, xy=project_frame(stored))
+    assert_array_equal(projected.density.values, surface.density.values)
+    with pytest.raises(ConfigurationError, match="not in the table of metric coordinates"):
+        measure_surface(stored, params, line=line, xy=project_frame(stored).iloc[5:])
     assert_frame_equal(reused.incidents, fresh.incidents)
     assert reused.in_corridor == fresh.in_corridor
     # Locations made with another sector layout, or lacking incidents, are refused.
     with pytest.raises(ConfigurationError, match=r"incident locations.*sector_km=2\.0"):
         measure_sectors(surface, zones, params, line=line,
                         located=locate_incidents(stored, line, sector_km=2.0))  # fmt: skip
-    with pytest.raises(ConfigurationError, match="not among the incident locations"):
+    with pytest.raises(ConfigurationError, match="not in the table of incident locations"):
         measure_sectors(surface, zones, params, line=line, located=everywhere.iloc[:10])
     with pytest.raises(ConfigurationError, match="carry no options"):
         measure_sectors(surface, zones, params, line=line,

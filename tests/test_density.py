@@ -215,6 +215,12 @@ def test_compute_density_defaults_from_incidents(cloud):
     quartic = compute_density(gdf, grid=GRID, kernel="quartic")
     assert quartic.bandwidth_m == pytest.approx(surface.bandwidth_m * QUARTIC_RADIUS_PER_SIGMA)
     assert quartic.mass == pytest.approx(surface.mass, rel=1e-3)
+    # Coordinates projected beforehand (the app projects the store once) give the same.
+    given = compute_density(gdf, grid=GRID, xy=project_points(gdf))
+    np.testing.assert_array_equal(given.values, surface.values)
+    assert given.bandwidth_m == surface.bandwidth_m
+    with pytest.raises(ConfigurationError, match="two arrays of 300 finite metric"):
+        compute_density(gdf, grid=GRID, xy=(np.r_[x[:-1], np.nan], y))
 
 
 def test_recency_applies_only_when_asked():

@@ -156,6 +156,13 @@ def test_a_dense_cluster_is_a_99_percent_hot_spot(hexes):
     assert (cells["bin"] >= 1).sum() >= 7  # the cluster and its ring
     assert cells.loc[cells["bin"] == 0, "p_fdr"].min() > 0.10
     assert_allclose(cells["p"], 2 * (1 - stats.norm.cdf(cells["z"].abs())), atol=1e-12)
+    # Coordinates projected beforehand (the app projects the store once) give the same.
+    from geo.grid import project_points
+
+    given = compute_hotspots(gdf, region=REGION, xy=project_points(gdf))
+    pd.testing.assert_frame_equal(given.cells, cells)
+    with pytest.raises(ConfigurationError, match="two arrays of 120 finite metric"):
+        compute_hotspots(gdf, region=REGION, xy=(x[:-1], y[:-1]))
 
 
 def test_counts_are_analysed_when_asked(hexes):

@@ -106,7 +106,23 @@ def surface_stage(_store: IncidentStore, key: str, surface: dict[str, Any], _tok
     selected = filter_store(  # the key the page uses for the map's incidents
         _store, _token, surface.get("since"), surface.get("until"), surface.get("types")
     )
-    return measure_surface(selected, AnalysisParameters(**surface), line=reference_layers().line)
+    return measure_surface(
+        selected,
+        AnalysisParameters(**surface),
+        line=reference_layers().line,
+        xy=incident_xy(_store, _token),
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def incident_xy(_store: IncidentStore, token: str) -> pd.DataFrame:
+    """Return every stored incident's metric coordinates (:func:`geo.grid.project_frame`).
+
+    Once per store version: the density and the hot spots of each filter select rows.
+    """
+    from geo.grid import project_frame
+
+    return project_frame(read_store(_store, token))
 
 
 @st.cache_resource(show_spinner="Cutting the border into sectors…", max_entries=8)
