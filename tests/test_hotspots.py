@@ -163,6 +163,13 @@ def test_a_dense_cluster_is_a_99_percent_hot_spot(hexes):
     pd.testing.assert_frame_equal(given.cells, cells)
     with pytest.raises(ConfigurationError, match="two arrays of 120 finite metric"):
         compute_hotspots(gdf, region=REGION, xy=(x[:-1], y[:-1]))
+    # The lattice is made once per study area and cell size, and only for those.
+    finer = compute_hotspots(gdf, region=REGION, cell_km=settings.HOTSPOT_CELL_KM / 2)
+    assert len(finer.cells) > 3 * len(cells)
+    assert finer.cells["count"].sum() == finer.n_incidents >= 115
+    smaller = compute_hotspots(gdf, region=REGION.buffer(-3_000))
+    assert len(smaller.cells) < len(cells)
+    assert set(smaller.cells["cell_id"]) < set(cells["cell_id"])
 
 
 def test_counts_are_analysed_when_asked(hexes):
