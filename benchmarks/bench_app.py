@@ -3,7 +3,8 @@
 Run: ``python benchmarks/bench_app.py`` on the bundled record, ``--store-incidents
 100000`` on a store of 100,000 synthetic incidents (the bundled record's real positions
 repeated with Gaussian jitter of 5 km, stored in a temporary folder, never elsewhere),
-``--browser`` to add the page in Chromium, ``--reruns-only`` to skip the map-size part.
+``--browser`` to add the page in Chromium (``--browser-only``: nothing else), ``--reruns-only``
+to skip the map-size part.
 Prints a table. Targets on a 2-core machine with 100,000 incidents (issue 13): a rerun
 with nothing changed under 0.15 s, a weight change under 0.3 s, a date or type filter
 change under 0.6 s, server start to map drawn under 3 s and on a warm server under
@@ -338,7 +339,11 @@ def _time_pages(rows, browser, url: str, label: str, up: float, open_page) -> No
     for case in ("freshly started server", "warm server", "warm server, again"):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         received: list = []
-        page.on("websocket", lambda ws, r=received: ws.on("framereceived", r.append))
+
+        def on_frame(payload, store=received) -> None:  # playwright wants a function
+            store.append(payload)
+
+        page.on("websocket", lambda ws, cb=on_frame: ws.on("framereceived", cb))
         elapsed = open_page(page, url)
         if case == "freshly started server":
             rows.append((f"browser, {label}: server start until drawn (s)",
@@ -368,6 +373,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--browser", action="store_true", help="also time the page in Chromium")
     parser.add_argument("--reruns-only", action="store_true", help="only the AppTest reruns")
+    parser.add_argument("--browser-only", action="store_true", help="only the page in Chromium")
     parser.add_argument(
         "--store-incidents",
         type=int,
@@ -384,10 +390,11 @@ def main() -> None:
         else ("the bundled record")
     )
     print(f"store: {where}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    if not args.reruns_only:
+    if not (args.reruns_only or args.browser_only):
         bench_map(rows)
-    bench_reruns(rows, args.store_incidents, args.varied)
-    if args.browser:
+    if not args.browser_only:
+        bench_reruns(rows, args.store_incidents, args.varied)
+    if args.browser or args.browser_only:
         bench_browser(rows, args.store_incidents)
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  value")
