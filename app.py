@@ -1,16 +1,19 @@
 """The analyst's app: map, filters, upload, ranked sectors and downloads.
 
 Run with ``python -m streamlit run app.py`` (``.streamlit/config.toml`` binds it
-to 127.0.0.1). Widgets live here; every computation is a ``geo`` call cached with
-explicit arguments, so a change recomputes only what depends on it. The incidents,
-layers and stages are cached as shared objects (``st.cache_resource``: one copy per
-store version, never copied on a hit, never changed by the page); the files made for
-download as bytes (``st.cache_data``). The map's reference layers and sectors are rendered
-once per sector layout; each run sends its data layers (incidents, density, hot spots) and
-its ranking as scripts that the map in the browser applies in place
-(:mod:`webapp.map_panel`). Callbacks
-only set ``st.session_state``. Nothing is fetched from the network: the map's scripts
-come from ``static/vendor``.
+to 127.0.0.1). Streamlit finds the ``st.App`` at the end of this file and serves the
+page through it: its start-up hook computes the default page in the background
+(:mod:`webapp.warmup`), and each visit runs this file as ``__main__``.
+
+Widgets live here; every computation is a ``geo`` call cached with explicit arguments,
+so a change recomputes only what depends on it. The incidents, layers and stages are
+cached as shared objects (``st.cache_resource``: one copy per store version, never
+copied on a hit, never changed by the page); the files made for download as bytes
+(``st.cache_data``). The map's reference layers and sectors are rendered once per sector
+layout; each run sends its data layers (incidents, density, hot spots) and its ranking
+as scripts that the map in the browser applies in place (:mod:`webapp.map_panel`).
+Callbacks only set ``st.session_state``. Nothing is fetched from the network: the map's
+scripts come from ``static/vendor``.
 
 Who may do what is :mod:`webapp`'s: sign-in (``st.login`` when ``[auth]`` is in
 ``.streamlit/secrets.toml``, else one local user on loopback), the role read from the
@@ -33,7 +36,7 @@ from geo.parameters import ZONE_OPTIONS
 from mapview import escape_frame, escape_markdown
 from mapview.builder import zoom_for_bounds
 from mapview.sector_layer import sector_restyle_script
-from webapp import actions, heap
+from webapp import actions, heap, warmup
 from webapp.identity import Identity, role_of
 from webapp.map_panel import MapParts, draw_map
 from webapp.panels import UNDO_CHOICE, batches_panel, users_panel
@@ -475,4 +478,7 @@ def main() -> None:
     heap.freeze_long_lived()  # once per process, after the first whole page
 
 
-main()
+if __name__ == "__main__":  # the page, as Streamlit runs it for each visit
+    main()
+else:  # imported by `streamlit run app.py` to serve it: the default page is computed at start
+    app = st.App(__file__, lifespan=warmup.lifespan)

@@ -430,3 +430,65 @@ def test_the_shared_incidents_and_ranking_are_never_changed_by_the_page(
         assert_geodataframe_equal(frame, fresh)
     for shared, copied in tables:
         pd.testing.assert_frame_equal(pd.DataFrame(shared), pd.DataFrame(copied))
+
+
+def test_the_default_page_computed_at_server_start_is_the_page_the_first_visit_needs(
+    seeded_store, tmp_path, monkeypatch
+):
+    """What webapp.warmup computes when the server starts is what the first page asks."""
+    import shutil
+
+    from geo.analysis import STAGE_RUNS
+    from geo.ingest import store_report, validate_file
+    from geo.store import open_store
+    from webapp import warmup
+
+    for part in seeded_store.parent.glob(seeded_store.name + "*"):  # the file, its WAL
+        shutil.copy(part, tmp_path / part.name)
+    copy = tmp_path / seeded_store.name
+    store = open_store(copy)  # content no other test has: its analysis is in no cache yet
+    data = _collection([_feature(1, "seizure", _sites()[0], id="T-warm-up-1")])
+    store_report(store, validate_file(data, filename="warm.geojson", existing=store.read()))
+    monkeypatch.setenv(settings.STORE_ENV_VAR, str(copy))
+    before = STAGE_RUNS.copy()
+    assert warmup.warm_default_page() is True
+    ran = STAGE_RUNS - before  # and the sector zones, unless an earlier test made them
+    assert {k: ran[k] for k in ("measure_surface", "measure_sectors", "rank_sectors")} == {
+        "measure_surface": 1, "measure_sectors": 1, "rank_sectors": 1
+    }  # fmt: skip
+    computed = STAGE_RUNS.copy()
+    builds = _map_builds(monkeypatch)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    assert computed == STAGE_RUNS  # the first page computed no stage again
+    assert builds["data layers"] == builds["incident layer"] == 0
+    assert builds["map"] <= 1  # the frame's map, once per layout (an earlier test may have)
+    assert _count_caption(at).startswith(f"{store.count():,} of {store.count():,}")
+
+
+def test_serving_app_py_makes_an_st_app_and_leaves_the_map_component_to_the_page():
+    """``streamlit run app.py`` finds the st.App; importing it must not import streamlit-folium.
+
+    Streamlit registers a component only when it is declared during a run of the page; a
+    module imported at server start that imported streamlit-folium would leave the map's
+    frame without its component (a 404, seen before webapp.map_panel imported it late).
+    """
+    import subprocess
+    import sys
+
+    from streamlit.web.server.app_discovery import discover_asgi_app
+
+    found = discover_asgi_app(ROOT / "app.py")
+    assert found.is_asgi_app and found.import_string == "app:app"
+    code = (
+        "import sys, app, webapp.warmup, webapp.stage_cache\n"
+        "import streamlit as st\n"
+        "assert isinstance(app.app, st.App), type(app.app)\n"
+        "print('streamlit_folium' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "False"

@@ -20,6 +20,8 @@
   drawn through its component; a weight change only sends the sectors' new colours.
 - :mod:`webapp.heap`: the long-lived objects frozen out of the garbage collector's full
   scans after the first whole page (no streamlit).
+- :mod:`webapp.warmup`: the default page's analysis and data layers computed when the
+  server starts (the start-up hook of ``app.py``'s ``st.App``).
 
 May import: ``geo``, ``layers``, ``mapview`` and streamlit (not in ``identity`` and
 ``actions``).

@@ -28,7 +28,6 @@ from typing import Any
 
 import branca
 import folium
-import streamlit_folium as sf
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +91,7 @@ def serialise_map(m: folium.Map) -> MapParts:
     map, its HTML and header, then its script (which renames the map's elements).
     ``m`` is changed by this and must not be drawn again.
     """
+    sf = _streamlit_folium()
     m.get_root().render()
     m.render()
     html = sf._get_html(m)
@@ -151,4 +151,17 @@ def draw_map(parts: MapParts, **options: Any) -> None:
     ``options``: those of :func:`component_arguments` (``update``, ``height``,
     ``center``, ``zoom``).
     """
-    sf._component_func(**component_arguments(parts, **options))
+    _streamlit_folium()._component_func(**component_arguments(parts, **options))
+
+
+def _streamlit_folium() -> Any:
+    """Return the ``streamlit_folium`` module, imported in the page's run.
+
+    streamlit-folium declares its component when first imported, and Streamlit registers
+    a component only when it is declared during a run of the page: imported when the
+    server starts (:mod:`webapp.warmup`, or uvicorn importing ``app.py``), the map's
+    frame would get a 404. So it is imported here, never at a module's top.
+    """
+    import streamlit_folium
+
+    return streamlit_folium
