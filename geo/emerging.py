@@ -64,13 +64,12 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy import stats
-from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from geo import settings
 from geo.errors import ConfigurationError, InsufficientDataError
 from geo.grid import project_points, region_polygon
-from geo.hotspots import _hexagon_polygons, _lattice, _spread_weights, adjust_fdr, build_neighbours
+from geo.hotspots import _spread_weights, _study_lattice, adjust_fdr, build_neighbours
 from geo.weights import incident_weights
 
 logger = logging.getLogger(__name__)
@@ -312,12 +311,9 @@ def compute_emerging_hotspots(
 
     cell_m = cell_km * 1000.0
     x, y = project_points(incidents)
-    rows, cols, centres = _lattice(region.bounds, cell_m=cell_m)
-    kept = shapely.contains_xy(region, centres[:, 0], centres[:, 1])
-    position = np.full(len(centres), -1)
-    position[kept] = np.arange(int(kept.sum()))
-    _, nearest = cKDTree(centres).query(np.column_stack([x, y]))
-    cell = position[nearest]
+    lattice = _study_lattice(shapely.to_wkb(region), float(cell_m))
+    _, nearest = lattice.tree.query(np.column_stack([x, y]))
+    cell = lattice.position[nearest]
     inside = (cell >= 0) & dated
     n_inside = int(inside.sum())
     if n_inside < min_incidents:
@@ -325,7 +321,7 @@ def compute_emerging_hotspots(
             f"emerging hot spots need at least {min_incidents} incidents in the study area "
             f"and the slices, and only {n_inside} are; widen the period or add incidents"
         )
-    centres_kept = centres[kept]
+    centres_kept = lattice.centres
     n_cells = len(centres_kept)
     weights = (
         incident_weights(incidents, half_life_days=None)
@@ -366,9 +362,7 @@ def compute_emerging_hotspots(
     )
     cells = gpd.GeoDataFrame(
         {
-            "cell_id": [
-                f"h{i}_{j}" for i, j in zip(rows[kept][keep], cols[kept][keep], strict=True)
-            ],
+            "cell_id": np.asarray(lattice.cell_ids, dtype=object)[keep],
             "category": categories[keep],
             "count": count[keep].astype(np.int64),
             "hot_slices": hot[keep].sum(axis=1).astype(np.int64),
@@ -378,9 +372,9 @@ def compute_emerging_hotspots(
             "trend_p": trend_p[keep],
             "z_last": z[keep, -1],
         },
-        geometry=_hexagon_polygons(centres_kept[keep], cell_m),
-        crs=settings.METRIC_CRS,
-    ).to_crs(settings.GEOGRAPHIC_CRS)
+        geometry=lattice.hexagons[keep],
+        crs=settings.GEOGRAPHIC_CRS,
+    )
     result = EmergingResult(
         cells=cells,
         slices=slices,
