@@ -36,7 +36,7 @@ from geo.parameters import ZONE_OPTIONS
 from mapview import escape_frame, escape_markdown
 from mapview.builder import zoom_for_bounds
 from mapview.sector_layer import sector_restyle_script
-from webapp import actions, heap, warmup
+from webapp import actions, heap, options, warmup
 from webapp.identity import Identity, role_of
 from webapp.map_panel import MapParts, draw_map
 from webapp.panels import UNDO_CHOICE, batches_panel, users_panel
@@ -107,7 +107,7 @@ def sidebar(all_types: list[str], dates: tuple[dt.date, dt.date] | None) -> dict
         "Kernel bandwidth (km, 0 = automatic)",
         min_value=0.0,
         max_value=settings.DENSITY_BANDWIDTH_MAX_M / 1000,
-        value=0.0,
+        value=options.BANDWIDTH_KM,
         step=0.5,
         key="bandwidth_km",
     )
@@ -115,7 +115,7 @@ def sidebar(all_types: list[str], dates: tuple[dt.date, dt.date] | None) -> dict
         "Recency half-life (days, 0 = no decay)",
         min_value=0,
         max_value=3650,
-        value=int(settings.HALF_LIFE_DAYS or 0),
+        value=options.HALF_LIFE_DAYS,
         step=30,
         key="half_life_days",
     )
@@ -134,23 +134,19 @@ def sidebar(all_types: list[str], dates: tuple[dt.date, dt.date] | None) -> dict
     sb.header("Criterion weights")
     sb.caption("Normalised to sum to 1 before use.")
     weights = {
-        c: sb.slider(c.replace("_", " "), 0.0, 1.0, float(w), 0.05, key=f"w_{c}")
-        for c, w in settings.PRIORITY_WEIGHTS.items()
+        c: sb.slider(c.replace("_", " "), 0.0, 1.0, w, 0.05, key=f"w_{c}")
+        for c, w in options.WEIGHTS.items()
     }
-    since = until = None
-    if isinstance(date_range, tuple | list) and len(date_range) == 2:
-        since, until = date_range
-    chosen = tuple(types) if set(types) != set(all_types) else None
-    params = {
-        "since": since,
-        "until": until,
-        "types": chosen,
-        "sector_km": float(sector_km),
-        "corridor_km": float(corridor_km),
-        "weights": weights if sum(weights.values()) > 0 else None,
-        "bandwidth_m": float(bandwidth_km) * 1000 if bandwidth_km else None,
-        "half_life_days": float(half_life) if half_life else None,
-    }
+    params = options.options_from_controls(
+        date_range=date_range,
+        types=types,
+        all_types=all_types,
+        sector_km=sector_km,
+        corridor_km=corridor_km,
+        bandwidth_km=bandwidth_km,
+        half_life_days=half_life,
+        weights=weights,
+    )
     st.session_state["_time_view"] = {
         "emerging": bool(emerging),
         "compare": tuple(compare) if isinstance(compare, tuple | list) and len(compare) == 2
@@ -371,10 +367,7 @@ def main() -> None:
     users_panel(store, identity, role)
     incidents = read_store(store, token)
     all_types = list(settings.INCIDENT_TYPES)
-    dates = None
-    if len(incidents):
-        dates = (incidents["date"].min().date(), incidents["date"].max().date())
-    params = sidebar(all_types, dates)
+    params = sidebar(all_types, options.date_span(incidents))
     shown = filter_store(store, token, params["since"], params["until"], params["types"])
     st.caption(
         f"{len(shown):,} of {len(incidents):,} stored incidents match the filters · store "

@@ -224,3 +224,35 @@ def test_the_heap_is_frozen_once_and_what_was_garbage_is_collected_first(monkeyp
         assert gc.get_freeze_count() == count
     finally:
         gc.unfreeze()
+
+
+def test_the_controls_values_become_the_analysis_options():
+    import datetime as dt
+
+    import pandas as pd
+
+    from geo import settings
+    from webapp.options import default_options, options_from_controls
+
+    kinds = list(settings.INCIDENT_TYPES)
+    day = dt.date(2025, 1, 1)
+    chosen = options_from_controls(
+        date_range=(day,),  # the analyst has picked only the first day so far
+        types=["clash", "seizure"],
+        all_types=kinds,
+        sector_km=7,
+        corridor_km=2.5,
+        bandwidth_km=1.5,
+        half_life_days=90,
+        weights=dict.fromkeys(settings.PRIORITY_WEIGHTS, 0.0),
+    )
+    assert chosen == {
+        "since": None, "until": None, "types": ("clash", "seizure"), "sector_km": 7.0,
+        "corridor_km": 2.5, "weights": None, "bandwidth_m": 1500.0, "half_life_days": 90.0,
+    }  # fmt: skip
+    stored = pd.DataFrame({"date": pd.to_datetime(["2025-03-02", "2024-01-05"])})
+    start = default_options(stored, kinds)
+    assert (start["since"], start["until"]) == (dt.date(2024, 1, 5), dt.date(2025, 3, 2))
+    assert start["types"] is None and start["bandwidth_m"] is None
+    assert start["weights"] == {c: float(w) for c, w in settings.PRIORITY_WEIGHTS.items()}
+    assert default_options(stored.iloc[:0], kinds)["since"] is None

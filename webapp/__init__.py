@@ -22,6 +22,8 @@
   scans after the first whole page (no streamlit).
 - :mod:`webapp.warmup`: the default page's analysis and data layers computed when the
   server starts (the start-up hook of ``app.py``'s ``st.App``).
+- :mod:`webapp.options`: the analysis options the sidebar's controls stand for, and
+  where the controls start (no streamlit).
 
 May import: ``geo``, ``layers``, ``mapview`` and streamlit (not in ``identity`` and
 ``actions``).

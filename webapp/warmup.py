@@ -30,31 +30,6 @@ from geo import settings
 logger = logging.getLogger(__name__)
 
 
-def default_params(incidents: Any) -> dict[str, Any]:
-    """Return the page's options as the sidebar gives them before any change.
-
-    Parameters
-    ----------
-    incidents
-        The stored incidents (their first and last dates bound the date range).
-    """
-    since = until = None
-    if len(incidents):
-        since, until = incidents["date"].min().date(), incidents["date"].max().date()
-    weights = {c: float(w) for c, w in settings.PRIORITY_WEIGHTS.items()}
-    half_life = int(settings.HALF_LIFE_DAYS or 0)
-    return {
-        "since": since,
-        "until": until,
-        "types": None,
-        "sector_km": float(settings.SECTOR_KM),
-        "corridor_km": float(settings.CORRIDOR_KM),
-        "weights": weights if sum(weights.values()) > 0 else None,
-        "bandwidth_m": None,
-        "half_life_days": float(half_life) if half_life else None,
-    }
-
-
 def warm_default_page() -> bool:
     """Compute what the default page shows, through the page's caches.
 
@@ -66,13 +41,14 @@ def warm_default_page() -> bool:
     """
     from geo.ingest import open_seeded_store
     from webapp import stage_cache as cache
+    from webapp.options import default_options
 
     try:
         cache.load_layers()
         store = open_seeded_store()
         token = store.content_token()
         incidents = cache.read_store(store, token)
-        params = default_params(incidents)
+        params = default_options(incidents, settings.INCIDENT_TYPES)
         view = {k: v for k, v in params.items() if k != "weights"}
         cache.filter_store(store, token, params["since"], params["until"], params["types"])
         key = cache.content_key(store, token)
