@@ -374,6 +374,7 @@ def _add_data(
     max_incident_markers: int,
     cluster_min: int,
     hex_km: float,
+    incident_xy: pd.DataFrame | None = None,
 ) -> None:
     """Draw the data layers: hot spots, emerging hot spots, density, incidents."""
     if hotspots is not None and len(hotspots) and "bin" in hotspots.columns:
@@ -391,6 +392,7 @@ def _add_data(
             hex_km=hex_km,
             legend=legend,
             group=group,
+            xy=incident_xy,
         )
 
 
@@ -556,6 +558,7 @@ def data_layers_script(
     max_incident_markers: int = settings.MAP_MAX_INCIDENT_MARKERS,
     cluster_min: int = settings.MAP_CLUSTER_MIN_INCIDENTS,
     hex_km: float = settings.MAP_HEX_KM,
+    incident_xy: pd.DataFrame | None = None,
 ) -> str:
     """Return the JavaScript that puts these data layers on a map of :func:`build_reference_map`.
 
@@ -565,7 +568,10 @@ def data_layers_script(
     layers under the sectors and above the countries as :func:`build_map` does, and
     fills the legend's place for them. Running it twice changes nothing the second time.
     Every text in it is escaped as in :func:`build_map`; the labels and legend are written
-    as JSON. Parameters as for :func:`build_map`.
+    as JSON. Parameters as for :func:`build_map`, and ``incident_xy``: the metric
+    coordinates of the incidents (:func:`geo.grid.project_frame`, of these incidents or
+    of a set holding them), which saves projecting them again when they are counted in
+    hexagons.
     """
     m = folium.Map(tiles=None)
     entries: list[tuple[str, folium.FeatureGroup, bool]] = []
@@ -580,6 +586,7 @@ def data_layers_script(
         m, group, legend, incidents=incidents, density=density,
         density_overlay=density_overlay, hotspots=hotspots, emerging=emerging,
         max_incident_markers=max_incident_markers, cluster_min=cluster_min, hex_km=hex_km,
+        incident_xy=incident_xy,
     )  # fmt: skip
     figure = m.get_root()
     figure.render()

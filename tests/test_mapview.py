@@ -134,9 +134,11 @@ import geopandas as gpd  # noqa: E402
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 from affine import Affine  # noqa: E402
+from geopandas.testing import assert_geodataframe_equal  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from geo import settings  # noqa: E402
+from geo.grid import project_frame  # noqa: E402
 from mapview.builder import (  # noqa: E402
     build_map,
     density_image,
@@ -234,6 +236,37 @@ def test_hexbin_counts_every_point_into_a_hexagon_that_contains_it():
     xmin, _, xmax, _ = metric.geometry.iloc[0].bounds
     assert xmax - xmin == pytest.approx(5000.0, rel=1e-6)
     assert metric.area.iloc[0] == pytest.approx(math.sqrt(3) / 2 * 25e6, rel=1e-6)
+
+
+def _stable(script: str) -> str:
+    """Return a data-layer script with folium's random element ids numbered in order."""
+    seen: dict[str, str] = {}
+    script = re.sub(
+        r"_[0-9a-f]{32}(?![0-9a-f])", lambda m: seen.setdefault(m[0], f"_id{len(seen)}"), script
+    )
+    return re.sub(r'(bordermonDataKey (?:===|=) )"[0-9a-f]{16}"', r"\1KEY", script)
+
+
+def test_hexagons_counted_from_given_coordinates_are_those_counted_from_the_points():
+    rng = np.random.default_rng(2)
+    pts = list(zip(rng.uniform(35.9, 36.6, 400), rng.uniform(33.4, 34.6, 400), strict=True))
+    inc = _incidents(pts)
+    inc.loc[3, "geometry"] = None  # not drawn, and absent from the coordinates below
+    drawn = inc[inc.geometry.notna()]
+    xy = project_frame(drawn)
+    expected = hexbin_incidents(drawn, hex_km=5.0)
+    given = hexbin_incidents(drawn, hex_km=5.0, xy=(xy["x_m"], xy["y_m"]))
+    assert_geodataframe_equal(given, expected)
+    # the map's script is the same when the store's coordinates are passed (in any order)
+    store_xy = xy.sample(frac=1.0, random_state=0)
+    options = {"incidents": inc, "max_incident_markers": 10}
+    assert _stable(data_layers_script(**options, incident_xy=store_xy)) == _stable(
+        data_layers_script(**options)
+    )
+    with pytest.raises(ConfigurationError, match="not in the table of metric coordinates"):
+        data_layers_script(**options, incident_xy=store_xy.iloc[1:])
+    with pytest.raises(ConfigurationError, match="xy must be two arrays of 399"):
+        hexbin_incidents(drawn, xy=(xy["x_m"], xy["y_m"].iloc[1:]))
 
 
 def test_hexbin_puts_identical_points_in_one_hexagon():

@@ -322,6 +322,7 @@ def data_layers(
         density_overlay=density_overlay(_store, key, surface, _token),
         hotspots=getattr(stage.hotspots, "cells", None),
         emerging=emerging_cells,
+        incident_xy=incident_xy(_store, _token),
     )
 
 
