@@ -332,7 +332,7 @@ def compute_emerging_hotspots(
     for t in range(n_slices):
         in_slice = inside & (slice_of == t)
         if in_slice.any():
-            cube[:, t] = _spread_weights(incidents, weights, cell, in_slice, centres_kept, cell_m)
+            cube[:, t] = _spread_weights(incidents, weights, cell, in_slice, lattice.grid)
     z = _space_time_gi(cube, build_neighbours(centres_kept, band_m=band_km * 1000.0), time_steps)
     p = 2.0 * stats.norm.sf(np.abs(z))
     p_fdr = np.column_stack([adjust_fdr(p[:, t]) for t in range(n_slices)])

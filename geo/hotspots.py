@@ -217,6 +217,8 @@ class _Lattice:
         ``h<row>_<column>`` of each kept hexagon.
     hexagons
         The kept hexagons in EPSG:4326.
+    grid
+        The kept hexagons by lattice position, to spread weights (:func:`_spread_from`).
     """
 
     centres: np.ndarray
@@ -224,6 +226,66 @@ class _Lattice:
     tree: cKDTree
     cell_ids: list[str]
     hexagons: np.ndarray
+    grid: CellGrid
+
+
+@dataclass(frozen=True)
+class CellGrid:
+    """Hexagons by lattice position, for sums over the cells within a distance.
+
+    The lattice of :func:`make_hexagons` puts row ``i``, column ``j`` at
+    ``x = u * cell_m / 2``, ``y = 1.5 i R`` with ``u = 2 j + (i mod 2)`` (``R`` the
+    circumradius). In ``(i, u)`` every hexagon sees the same offsets to the cells
+    within a distance, so those cells are found by adding offsets, without a search.
+
+    Attributes
+    ----------
+    index
+        ``(rows, doubled columns)`` array: the hexagon's number (its row in the
+        centres), or -1 where there is none.
+    i, u
+        Each hexagon's place in ``index``.
+    cell_m
+        Distance between opposite edges (metres).
+    """
+
+    index: np.ndarray
+    i: np.ndarray
+    u: np.ndarray
+    cell_m: float
+
+    @classmethod
+    def from_lattice(cls, rows: np.ndarray, cols: np.ndarray, cell_m: float) -> CellGrid:
+        """Return the grid of the hexagons at lattice ``rows``, ``cols`` (:func:`make_hexagons`)."""
+        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        u = 2 * cols + rows % 2
+        i = rows - (rows.min() if len(rows) else 0)
+        u = u - (u.min() if len(u) else 0)
+        shape = (int(i.max()) + 1, int(u.max()) + 1) if len(rows) else (0, 0)
+        index = np.full(shape, -1, dtype=np.int64)
+        index[i, u] = np.arange(len(rows))
+        return cls(index=index, i=i, u=u, cell_m=float(cell_m))
+
+    def __len__(self) -> int:
+        return len(self.i)
+
+
+@functools.lru_cache(maxsize=64)
+def _offsets_within(cell_m: float, reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return the lattice offsets ``(di, du)`` of the hexagons within ``reach`` of one.
+
+    A hexagon ``(di, du)`` away (``du`` even when ``di`` is, odd when it is odd) lies
+    ``sqrt((du cell_m / 2)^2 + (1.5 di R)^2)`` away. ``reach`` is widened by a billionth,
+    as the k-d tree search it replaces was, so that a hexagon at exactly ``reach`` is in.
+    Ordered by ``di``, then ``du``.
+    """
+    dy = 1.5 * cell_m / math.sqrt(3.0)
+    limit = reach * (1 + 1e-9)
+    n_i, n_u = int(limit // dy) + 1, int(limit // (cell_m / 2.0)) + 1
+    di, du = np.meshgrid(np.arange(-n_i, n_i + 1), np.arange(-n_u, n_u + 1), indexing="ij")
+    di, du = di.ravel(), du.ravel()
+    near = ((di - du) % 2 == 0) & (np.hypot(du * (cell_m / 2.0), di * dy) <= limit)
+    return di[near], du[near]
 
 
 @functools.lru_cache(maxsize=4)
@@ -246,6 +308,7 @@ def _study_lattice(region_wkb: bytes, cell_m: float) -> _Lattice:
         tree=cKDTree(centres),
         cell_ids=[f"h{i}_{j}" for i, j in zip(rows[kept], cols[kept], strict=True)],
         hexagons=hexagons.to_crs(settings.GEOGRAPHIC_CRS).to_numpy(),
+        grid=CellGrid.from_lattice(rows[kept], cols[kept], cell_m),
     )
 
 
@@ -452,7 +515,7 @@ def compute_hotspots(
     centres_kept = lattice.centres
     n_cells = len(centres_kept)
     count = np.bincount(cell[inside], minlength=n_cells).astype(float)
-    weight = _spread_weights(incidents, weights, cell, inside, centres_kept, cell_m)
+    weight = _spread_weights(incidents, weights, cell, inside, lattice.grid)
 
     band_m = None if k_neighbours is not None else band_km * 1000.0
     neighbours = build_neighbours(centres_kept, band_m=band_m, k_neighbours=k_neighbours)
@@ -504,8 +567,7 @@ def _spread_weights(
     weights: np.ndarray,
     cell: np.ndarray,
     inside: np.ndarray,
-    centres: np.ndarray,
-    cell_m: float,
+    grid: CellGrid,
 ) -> np.ndarray:
     """Sum weights per cell, spreading imprecise incidents over their precision disc.
 
@@ -513,50 +575,56 @@ def _spread_weights(
     is shared evenly among the cells whose centres lie within R of its own
     cell's centre (the disc is centred on the cell, not the point: an offset
     of at most one circumradius, under R). Incidents are grouped by precision
-    (:func:`geo.density.group_precisions`), so the cost is one sparse product
-    per class, whatever the number of incidents.
+    (:func:`geo.density.group_precisions`), so the cost is one spreading per
+    class, whatever the number of incidents.
     """
     from geo.density import group_precisions
 
-    n_cells = len(centres)
-    radius = cell_m / math.sqrt(3.0)
+    n_cells = len(grid)
+    radius = grid.cell_m / math.sqrt(3.0)
     precision = location_precisions(incidents)
     if precision is None:
         precision = np.zeros(len(cell))
     codes, classes = group_precisions(precision[inside])
     cells_in, weights_in = cell[inside], weights[inside]
     total = np.zeros(n_cells)
-    tree = None
     for code, reach in enumerate(classes):
         members = codes == code
         per_cell = np.bincount(cells_in[members], weights=weights_in[members], minlength=n_cells)
         if reach <= radius:
             total += per_cell
             continue
-        tree = tree if tree is not None else cKDTree(centres)
-        total += _spread_from(tree, per_cell, reach)
+        total += _spread_from(grid, per_cell, reach)
     return total
 
 
-def _spread_from(tree: cKDTree, per_cell: np.ndarray, reach: float) -> np.ndarray:
+def _spread_from(grid: CellGrid, per_cell: np.ndarray, reach: float) -> np.ndarray:
     """Return ``per_cell`` shared evenly among the cells within ``reach`` of each cell.
 
     The product of :func:`build_neighbours`' band matrix (symmetric, self included)
     with ``per_cell / sizes``, computed from the cells that hold something only: a
-    column of a cell holding nothing adds nothing (``x + 0.0 == x``), so the sums are
-    the same to the last bit, while a band of tens of kilometres over every cell of the
-    grid is millions of pairs (1.3 s on 100,000 incidents, against 0.05 s).
+    column of a cell holding nothing adds nothing (``x + 0.0 == x``). The cells within
+    reach are the grid's fixed offsets (:func:`_offsets_within`) from each such cell;
+    ``np.bincount`` adds each cell's shares in the order of the cells they come from,
+    as the sparse product did, so the sums are the same to the last bit as the k-d tree
+    search and sparse product this replaced (0.15 s of a hot-spot analysis on 100,000
+    incidents, against 0.01 s).
     """
     sources = np.flatnonzero(per_cell)
     n = len(per_cell)
     if not len(sources):
         return np.zeros(n)
-    reached = tree.query_ball_point(tree.data[sources], reach * (1 + 1e-9))
-    sizes = np.array([len(r) for r in reached])
-    rows = np.concatenate([np.asarray(r, dtype=np.intp) for r in reached])
-    cols = np.repeat(sources, sizes)
-    within = sparse.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
-    within.sum_duplicates()
-    share = np.zeros(n)
-    share[sources] = per_cell[sources] / sizes  # a cell's size: the cells within its reach
-    return within @ share
+    di, du = _offsets_within(grid.cell_m, float(reach))
+    rows = grid.i[sources][:, None] + di[None, :]  # sources in order, offsets within each
+    cols = grid.u[sources][:, None] + du[None, :]
+    n_i, n_u = grid.index.shape
+    on_grid = (rows >= 0) & (rows < n_i) & (cols >= 0) & (cols < n_u)
+    reached = np.full(rows.shape, -1, dtype=np.int64)
+    reached[on_grid] = grid.index[rows[on_grid], cols[on_grid]]
+    present = reached >= 0
+    sizes = present.sum(axis=1)  # a cell's size: the cells within its reach, itself included
+    share = per_cell[sources] / sizes
+    return np.bincount(
+        reached[present], weights=np.broadcast_to(share[:, None], reached.shape)[present],
+        minlength=n,
+    )  # fmt: skip

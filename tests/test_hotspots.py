@@ -294,25 +294,55 @@ def test_gi_star_is_unchanged_by_rescaling_the_values(scale, shift, seed):
     assert_allclose(compute_gi_star(-values, w), -compute_gi_star(values, w), atol=1e-9)
 
 
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    reach=st.floats(1_500.0, 40_000.0),
-    occupied=st.floats(0.0, 1.0),
-)
-@hsettings(max_examples=40, deadline=None)
-def test_spreading_from_occupied_cells_equals_the_whole_band_matrix(seed, reach, occupied):
-    """Spreading only from the cells that hold something gives the band matrix's product."""
+def _spread_by_search(centres, per_cell, reach):
+    """The former spreading: a k-d tree search from each occupied cell, a sparse product."""
+    from scipy import sparse
     from scipy.spatial import cKDTree
 
-    from geo.hotspots import _spread_from, build_neighbours, make_hexagons
+    tree = cKDTree(centres)
+    sources = np.flatnonzero(per_cell)
+    n = len(per_cell)
+    if not len(sources):
+        return np.zeros(n)
+    reached = tree.query_ball_point(tree.data[sources], reach * (1 + 1e-9))
+    sizes = np.array([len(r) for r in reached])
+    rows = np.concatenate([np.asarray(r, dtype=np.intp) for r in reached])
+    within = sparse.csr_matrix(
+        (np.ones(rows.size), (rows, np.repeat(sources, sizes))), shape=(n, n)
+    )
+    within.sum_duplicates()
+    share = np.zeros(n)
+    share[sources] = per_cell[sources] / sizes
+    return within @ share
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    reach=st.one_of(st.floats(1_500.0, 40_000.0), st.sampled_from([2_000.0, 4_000.0, 6_000.0])),
+    occupied=st.floats(0.0, 1.0),
+    origin=st.tuples(st.floats(-1e6, 1e6), st.floats(3.5e6, 3.9e6)),
+)
+@hsettings(max_examples=40, deadline=None)
+def test_spreading_from_occupied_cells_equals_the_whole_band_matrix(seed, reach, occupied, origin):
+    """Spreading only from the cells that hold something gives the band matrix's product.
+
+    And the very sums of the k-d tree search it replaced, to the last bit, over areas
+    with holes and at reaches equal to a lattice distance (2 km cells: 2, 4, 6 km).
+    """
+    from shapely.geometry import Point, box
+
+    from geo.hotspots import CellGrid, _spread_from, build_neighbours, make_hexagons
 
     rng = np.random.default_rng(seed)
-    from shapely.geometry import box
-
-    centres, _, _ = make_hexagons(box(0, 0, 60_000, 40_000), cell_m=2_000)
+    x0, y0 = origin
+    area = box(x0, y0, x0 + 60_000, y0 + 40_000).difference(
+        Point(x0 + 30_000, y0 + 20_000).buffer(9_000)
+    )
+    centres, rows, cols = make_hexagons(area, cell_m=2_000)
     per_cell = rng.exponential(1.0, len(centres)) * (rng.random(len(centres)) < occupied)
     band = build_neighbours(centres, band_m=reach)
     expected = band @ (per_cell / np.diff(band.indptr))
-    got = _spread_from(cKDTree(centres), per_cell, reach)
+    got = _spread_from(CellGrid.from_lattice(rows, cols, 2_000), per_cell, reach)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
     assert got.sum() == pytest.approx(per_cell.sum(), rel=1e-9)  # every weight kept
+    np.testing.assert_array_equal(got, _spread_by_search(centres, per_cell, reach))
