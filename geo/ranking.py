@@ -172,6 +172,14 @@ def _published(values: pd.Series, digits: int) -> pd.Series:
     Whole numbers stay integers (``Int64`` where a value is missing), text stays
     text (an empty text is missing), booleans stay booleans.
     """
+    kind = values.dtype.kind if isinstance(values.dtype, np.dtype) else ""
+    if kind == "f":  # what json_value does to each float, at once (0.5 ms, not 2 ms)
+        return pd.Series(
+            [round(v, digits) if math.isfinite(v) else np.nan for v in values.to_numpy().tolist()],
+            dtype="float64",
+        )
+    if kind and kind in "iub" and len(values):  # whole numbers, booleans: as they are
+        return pd.Series(values.to_numpy(), dtype="int64" if kind in "iu" else bool)
     cells = [json_value(v, digits) for v in values]
     cells = [None if v == "" else v for v in cells]
     present = [v for v in cells if v is not None]

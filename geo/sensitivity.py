@@ -242,7 +242,7 @@ def _one_at_a_time(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     base_scores = x @ w
     base_top = _top(np.zeros(len(x)), base_scores, ids, top_k)
-    rows, rank_rows = [], []
+    variants, all_scores = [], []
     for j, name in enumerate(names):
         if name not in swept:
             continue
@@ -254,13 +254,15 @@ def _one_at_a_time(
             if not total > 0:
                 continue
             v = v / total
-            scores = x @ v
-            ranks, _ = _ranks_and_shares(scores[:, None], top_k)
-            top = _top(ranks[:, 0], scores, ids, top_k)
-            rows.append((name, float(factor), v[j], top, set(top) != set(base_top)))
-            rank_rows.append(ranks[:, 0])
+            variants.append((name, float(factor), v[j]))
+            all_scores.append(x @ v)  # one product per variant, as each is published
+    # One ranking of every variant's column (rankdata ranks each column alone).
+    scores = np.array(all_scores).reshape(len(all_scores), len(x)).T
+    ranks = _ranks_and_shares(scores, top_k)[0] if len(all_scores) else scores.astype(np.int64)
+    rows = []
+    for k, (name, factor, weight) in enumerate(variants):
+        top = _top(ranks[:, k], scores[:, k], ids, top_k)
+        rows.append((name, factor, weight, top, set(top) != set(base_top)))
     oat = pd.DataFrame(rows, columns=["criterion", "factor", "weight", "top_k", "top_k_changed"])
-    oat_ranks = pd.DataFrame(
-        np.array(rank_rows).reshape(len(rank_rows), len(x)), columns=ids, index=oat.index
-    )
+    oat_ranks = pd.DataFrame(ranks.T, columns=ids, index=oat.index)
     return oat, oat_ranks

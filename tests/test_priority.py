@@ -102,3 +102,33 @@ def test_a_falling_trend_counts_as_steady_in_the_score():
     norm = normalise_criteria(raw)
     assert norm["trend"].tolist() == [0.0, 0.0, 1.0]
     assert normalise_criteria(raw, method="rank")["trend"].tolist() == [0.0, 0.0, 1.0]
+
+
+@given(
+    values=st.one_of(
+        arrays(
+            np.float64, st.integers(0, 30), elements=st.floats(allow_nan=True, allow_infinity=True)
+        ),
+        arrays(np.int64, st.integers(0, 30), elements=st.integers(-(2**40), 2**40)),
+        arrays(np.bool_, st.integers(0, 30)),
+    ),
+    digits=st.integers(0, 6),
+)
+@hsettings(max_examples=80, deadline=None)
+def test_a_numeric_column_is_published_as_each_value_would_be(values, digits):
+    """The ranked table's quick path for numbers gives what the value-by-value path gives."""
+    from pandas.testing import assert_series_equal
+
+    from geo.ranking import _published, json_value
+
+    column = pd.Series(values)
+    # The value-by-value path (the only one before): each value as JSON, then one dtype.
+    cells = [json_value(v, digits) for v in column]
+    present = [v for v in cells if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        expected = pd.Series(cells, dtype="boolean" if len(present) < len(cells) else bool)
+    elif present and all(isinstance(v, int) for v in present):
+        expected = pd.Series(cells, dtype="Int64" if len(present) < len(cells) else "int64")
+    else:
+        expected = pd.Series([np.nan if v is None else v for v in cells], dtype="float64")
+    assert_series_equal(_published(column, digits), expected)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from geo.errors import ConfigurationError
@@ -93,3 +96,32 @@ def test_one_at_a_time_sweep():
     assert d["draws"] == 100 and len(d["one_at_a_time"]) == 6
     with pytest.raises(ConfigurationError, match=r"top_k=0"):
         analyse_sensitivity(norm, WEIGHTS, top_k=0)
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 12),
+    factors=st.lists(st.sampled_from([0.0, 0.5, 1.5, 2.0]), min_size=1, max_size=3, unique=True),
+)
+@hsettings(max_examples=40, deadline=None)
+def test_each_one_at_a_time_variant_is_ranked_as_on_its_own(seed, n, factors):
+    """The sweep ranks all its variants at once; each equals ranking its scores alone."""
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 4, (n, 3)) / 3.0  # few levels: ties are common
+    weights = dict(zip("abc", rng.dirichlet([1.0, 1.0, 1.0]), strict=True))
+    s = analyse_sensitivity(_norm(values.tolist()), weights, top_k=2, draws=5, oat_factors=factors)
+    w = np.array([weights[c] for c in "abc"])
+    assert len(s.oat) == len(s.oat_ranks) == 3 * len(factors)
+    for k, row in enumerate(s.oat.itertuples(index=False)):
+        j = "abc".index(row.criterion)
+        v = w.copy()
+        v[j] = w[j] * row.factor
+        v = v / v.sum()
+        expected = rankdata(-np.round(values @ v, 12), method="min")
+        assert s.oat_ranks.iloc[k].tolist() == expected.tolist()
+        assert row.weight == pytest.approx(v[j])
+    none = analyse_sensitivity(_norm(values.tolist()), weights, draws=5, oat_criteria=[])
+    assert none.oat.empty and none.oat_ranks.shape == (0, n)
+    assert none.oat_rank_min.tolist() == [1] * n
