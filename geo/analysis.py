@@ -35,7 +35,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -85,6 +85,7 @@ __all__ = [
     "RANKING_OPTIONS",
     "STAGE_RUNS",
     "SURFACE_OPTIONS",
+    "UNREAD_FIELDS",
     "ZONE_OPTIONS",
     "AnalysisParameters",
     "AnalysisResult",
@@ -98,7 +99,25 @@ __all__ = [
     "resolve_layers",
     "run_analysis",
     "sector_table",
+    "with_every_field",
 ]
+
+#: Incident fields no stage of the analysis reads: free text and provenance. The app
+#: analyses the incidents without them (a filter change then copies a third of the
+#: data) and joins them back for the files and the report (:func:`with_every_field`).
+UNREAD_FIELDS: tuple[str, ...] = (
+    "description",
+    "actor1",
+    "actor2",
+    "location_note",
+    "source",
+    "source_event_type",
+    "source_sub_event_type",
+    "batch_id",
+    "ingested_at",
+    "source_file",
+    "source_sha256",
+)
 
 
 @dataclass
@@ -204,6 +223,31 @@ class AnalysisResult:
             "sensitivity": None if self.sensitivity is None else self.sensitivity.to_dict(),
             "sectors": sector_records(self.ranked),
         }
+
+
+def with_every_field(result: AnalysisResult, stored: gpd.GeoDataFrame) -> AnalysisResult:
+    """Return ``result`` with every field of its incidents, taken from ``stored``.
+
+    For a result analysed without :data:`UNREAD_FIELDS`: its incidents become the rows
+    of ``stored`` they came from, with the columns the analysis added
+    (``chainage_km, offset_m, sector_id``), as a whole-field analysis would give them.
+
+    Parameters
+    ----------
+    result
+        An analysis of incidents selected from ``stored``.
+    stored
+        The incidents with every field, indexed as those the analysis was given.
+
+    Raises
+    ------
+    ConfigurationError
+        When some analysed incident is not in ``stored``.
+    """
+    analysed = result.incidents
+    rows = select_rows(stored, analysed, what="stored incidents")
+    added = {c: analysed[c] for c in analysed.columns if c not in rows.columns}
+    return replace(result, incidents=rows.assign(**added))
 
 
 def _incident_weights(incidents: gpd.GeoDataFrame, params: AnalysisParameters, reference):

@@ -362,3 +362,37 @@ def test_cli_table_and_csv(bundled, capsys):
     assert table["chainage_end_km"].max() > 300 and len(table) == int(
         np.ceil(table["chainage_end_km"].max() / 10)
     )
+
+
+def test_the_analysis_reads_no_unread_field_and_gets_them_back_whole(bundled):
+    """Analysed without the free text and provenance, the bundled record ranks the same.
+
+    And ``with_every_field`` gives back exactly the incidents a whole analysis holds
+    (what the app's files and report are made from).
+    """
+    from geopandas.testing import assert_geodataframe_equal
+
+    from geo.analysis import UNREAD_FIELDS, with_every_field
+    from geo.ingest import open_seeded_store
+    from layers.reference import ReferenceLayers
+
+    stored = open_seeded_store().read()  # the bundled sample, seeded in this test's folder
+    assert set(UNREAD_FIELDS) <= set(stored.columns)
+    assert stored["description"].notna().all() and stored["source"].notna().all()
+    narrow = stored.drop(columns=list(UNREAD_FIELDS))
+    params = AnalysisParameters(types=("seizure", "clash", "smuggling"), draws=200)
+    reference = ReferenceLayers.bundled()
+    whole = run_analysis(stored, params, reference=reference)
+    analysed = run_analysis(narrow, params, reference=reference)
+    _same_result(analysed, whole)
+    assert_array_equal(analysed.density.values, whole.density.values)
+    assert_frame_equal(
+        pd.DataFrame(analysed.hotspots.cells.drop(columns="geometry")),
+        pd.DataFrame(whole.hotspots.cells.drop(columns="geometry")),
+    )
+    assert not set(UNREAD_FIELDS) & set(analysed.incidents.columns)
+    rejoined = with_every_field(analysed, stored)
+    assert_geodataframe_equal(rejoined.incidents, whole.incidents)
+    assert rejoined.ranked is analysed.ranked  # the ranking is not made again
+    with pytest.raises(ConfigurationError, match=r"not in the stored incidents; fix"):
+        with_every_field(analysed, stored.drop(index=analysed.incidents.index[0]))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import tomllib
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from streamlit.testing.v1 import AppTest
@@ -271,11 +273,32 @@ def test_the_seeded_sample_cannot_be_undone_from_the_app(tmp_path, monkeypatch):
     assert any("No upload to undo" in c.value for c in at.caption)
 
 
-def test_incident_downloads_are_offered(app):
+def test_incident_downloads_are_offered(app, monkeypatch):
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    sent: dict[str, bytes] = {}  # each download's bytes, by file name, as handed to Streamlit
+    load = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self, path_or_data, mimetype, kind, filename=None):
+        sent[filename] = path_or_data
+        return load(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
     app.button(key="prepare_downloads").click().run()
     assert not app.exception
     labels = [b.proto.label for b in app.get("download_button")]
     assert {"Incidents (CSV)", "Incidents (ACLED CSV)", "Incidents (GeoJSON)"} <= set(labels)
+    # Every field of the selected incidents, though the page analyses them without the
+    # free text and provenance (geo.analysis.UNREAD_FIELDS).
+    table = pd.read_csv(io.BytesIO(sent["border-incidents.csv"]))
+    assert len(table) == 36 and table["sector_id"].notna().any()
+    assert sorted(table["description"]) == sorted(
+        [f"test incident {i} near {_sites()[0][0]}" for i in range(24)]
+        + [f"test incident {i} near {_sites()[2][0]}" for i in range(12)]
+    )
+    assert set(table["source"]) == {"test fixture"} and table["batch_id"].notna().all()
+    features = json.loads(sent["border-incidents.geojson"])["features"]
+    assert {f["properties"]["source"] for f in features} == {"test fixture"}
 
 
 def test_time_panels_emerging_layer_timelines_sector_chart_and_comparison(app):
@@ -385,6 +408,8 @@ def test_a_filter_change_sends_new_data_layers_to_the_same_map(app, monkeypatch)
     start = data.index("legend.innerHTML = ") + len("legend.innerHTML = ")
     legend = json.JSONDecoder().raw_decode(data, start)[0]
     assert "seizure" in legend and "clash" in legend and "smuggling" not in legend
+    # each incident's popup holds its stored text, though the filter leaves it out
+    assert data.count("test fixture") == 36 and f"test incident 23 near {_sites()[0][0]}" in data
 
 
 def test_the_shared_incidents_and_ranking_are_never_changed_by_the_page(

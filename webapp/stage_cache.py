@@ -55,6 +55,20 @@ def read_store(_store: IncidentStore, token: str) -> gpd.GeoDataFrame:
     return _store.read()
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def analysed_fields(_store: IncidentStore, token: str) -> gpd.GeoDataFrame:
+    """Return every stored incident without the fields no analysis reads.
+
+    :data:`geo.analysis.UNREAD_FIELDS` (free text, provenance): a filter then copies
+    only what the analysis and the map's hexagons use; the data are shared with
+    :func:`read_store`'s frame, not copied.
+    """
+    from geo.analysis import UNREAD_FIELDS
+
+    incidents = read_store(_store, token)
+    return incidents.drop(columns=[c for c in UNREAD_FIELDS if c in incidents.columns])
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def filter_store(
     _store: IncidentStore,
@@ -63,10 +77,20 @@ def filter_store(
     until: dt.date | None,
     types: tuple[str, ...] | None,
 ) -> gpd.GeoDataFrame:
-    """Return the stored incidents that pass the filters."""
+    """Return the stored incidents that pass the filters, without the unread fields.
+
+    See :func:`analysed_fields`; :func:`whole_rows` gives the rows back with every field.
+    """
     from geo.selection import filter_incidents
 
-    return filter_incidents(read_store(_store, token), since=since, until=until, types=types)
+    return filter_incidents(analysed_fields(_store, token), since=since, until=until, types=types)
+
+
+def whole_rows(_store: IncidentStore, _token: str, incidents: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the stored rows of ``incidents`` (of :func:`filter_store`) with every field."""
+    from geo.selection import select_rows
+
+    return select_rows(read_store(_store, _token), incidents, what="stored incidents")
 
 
 @st.cache_data(show_spinner=False)
@@ -316,8 +340,11 @@ def data_layers(
         emerging_cells = getattr(
             emerging_stage(_store, key, view["types"], view["until"], _token)[0], "cells", None
         )
+    incidents = filter_store(_store, _token, view["since"], view["until"], view["types"])
+    if len(incidents) <= settings.MAP_MAX_INCIDENT_MARKERS:  # drawn one by one: popups
+        incidents = whole_rows(_store, _token, incidents)
     return data_layers_script(
-        incidents=filter_store(_store, _token, view["since"], view["until"], view["types"]),
+        incidents=incidents,
         density=stage.density,
         density_overlay=density_overlay(_store, key, surface, _token),
         hotspots=getattr(stage.hotspots, "cells", None),
@@ -355,8 +382,10 @@ def export_bytes(
     selected (the filters applied). The PDF names ``generated_by`` (part of the key).
     """
     from geo import exports
+    from geo.analysis import with_every_field as whole
 
-    result = analyse(_store, key, params, _token)
+    # The files and the report hold every field of the selected incidents.
+    result = whole(analyse(_store, key, params, _token), read_store(_store, _token))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / what
         if what.startswith("sectors."):
