@@ -37,6 +37,7 @@ def prepare_layer(
     columns: list[str] | tuple[str, ...] = (),
     simplify_m: float = settings.MAP_SIMPLIFY_M,
     decimals: int = _DECIMALS,
+    pointwise: bool = False,
 ) -> gpd.GeoDataFrame:
     """Return a small, escaped display copy of a layer for the browser.
 
@@ -55,12 +56,20 @@ def prepare_layer(
         Simplification tolerance in metres (0 keeps every vertex).
     decimals
         Decimals of the coordinates sent.
+    pointwise
+        Round each vertex on its own (``shapely.set_precision``'s ``pointwise`` mode)
+        instead of rebuilding a valid shape from the rounded vertices, which also moves
+        each ring's first vertex. For shapes that rounding cannot make invalid: the
+        hexagons of the data layers, kilometres wide, rounded to a metre (7 ms, not
+        45 ms, for 2,500 of them).
     """
-    key = (id(gdf), len(gdf), tuple(columns), float(simplify_m), int(decimals))
+    key = (id(gdf), len(gdf), tuple(columns), float(simplify_m), int(decimals), pointwise)
     known = _PREPARED.get(key)
     if known is not None and known[0]() is gdf:
         return known[1]
-    out = _prepare(gdf, columns=columns, simplify_m=simplify_m, decimals=decimals)
+    out = _prepare(
+        gdf, columns=columns, simplify_m=simplify_m, decimals=decimals, pointwise=pointwise
+    )
     try:
         reference = weakref.ref(gdf)
     except TypeError:  # pragma: no cover - every GeoDataFrame can be referenced weakly
@@ -72,7 +81,12 @@ def prepare_layer(
 
 
 def _prepare(
-    gdf: gpd.GeoDataFrame, *, columns: list[str] | tuple[str, ...], simplify_m: float, decimals: int
+    gdf: gpd.GeoDataFrame,
+    *,
+    columns: list[str] | tuple[str, ...],
+    simplify_m: float,
+    decimals: int,
+    pointwise: bool = False,
 ) -> gpd.GeoDataFrame:
     keep = [c for c in columns if c in gdf.columns]
     out = gdf[[*keep, gdf.geometry.name]].copy()
@@ -82,7 +96,10 @@ def _prepare(
         out = out.set_geometry(metric.simplify(simplify_m, preserve_topology=True).to_crs(4326))
     else:
         out = out.to_crs(4326)
-    out = out.set_geometry(shapely.set_precision(out.geometry.to_numpy(), 10.0**-decimals))
+    mode = "pointwise" if pointwise else "valid_output"
+    out = out.set_geometry(
+        shapely.set_precision(out.geometry.to_numpy(), 10.0**-decimals, mode=mode)
+    )
     for c in keep:
         series = out[c]
         if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):

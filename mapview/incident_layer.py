@@ -202,7 +202,7 @@ def _add_incidents(
         g = group(f"Incidents ({n:,}, counted in {hex_km:g} km hexagons)")
         _add_geojson(
             g,
-            prepare_layer(hexes, columns=["count", "_class"], simplify_m=0),
+            prepare_layer(hexes, columns=["count", "_class"], simplify_m=0, pointwise=True),
             style={"color": "#08306b", "weight": 0.3, "fillColor": "#2171b5"},
             classes=classes,
             tooltip={"count": "Incidents"},

@@ -210,7 +210,12 @@ def _add_hotspots(
     g = group("Hot spots (Gi*)")
     _add_geojson(
         g,
-        prepare_layer(cells, columns=["label", "count", "z", "p_fdr", "_class"], simplify_m=0),
+        prepare_layer(
+            cells,
+            columns=["label", "count", "z", "p_fdr", "_class"],
+            simplify_m=0,
+            pointwise=True,
+        ),
         style={"color": "#555", "weight": 0.5, "fillOpacity": 0.55},
         classes=classes,
         tooltip={"label": "Gi*", "count": "Incidents", "z": "z", "p_fdr": "p (FDR)"},
@@ -270,6 +275,7 @@ def _add_emerging(
             shown,
             columns=["category", "count", "hot_slices", "cold_slices", "trend_z", "_class"],
             simplify_m=0,
+            pointwise=True,
         ),
         style={"color": "#444", "weight": 0.5, "fillOpacity": 0.6},
         classes=classes,

@@ -274,6 +274,20 @@ def test_hexbin_puts_identical_points_in_one_hexagon():
     assert hexes["count"].tolist() == [7]
 
 
+def test_hexagons_rounded_vertex_by_vertex_are_the_shapes_a_valid_rounding_makes():
+    rng = np.random.default_rng(3)
+    pts = list(zip(rng.uniform(35.9, 36.7, 3000), rng.uniform(33.3, 34.7, 3000), strict=True))
+    hexes = hexbin_incidents(_incidents(pts), hex_km=3.0)
+    quick = prepare_layer(hexes, columns=["count"], simplify_m=0, pointwise=True)
+    valid = prepare_layer(hexes, columns=["count"], simplify_m=0)
+    assert len(quick) == len(valid) == len(hexes) > 500
+    assert shapely.equals(quick.geometry.values, valid.geometry.values).all()
+    assert quick.geometry.is_valid.all()
+    coords = shapely.get_coordinates(quick.geometry.values)
+    assert np.array_equal(coords, np.round(coords, 5))  # rounded to the metre
+    assert quick["count"].tolist() == valid["count"].tolist()
+
+
 def test_prepare_layer_escapes_text_and_simplifies_within_tolerance():
     line = gpd.GeoSeries([_border().geometry.iloc[0].segmentize(0.001)], crs=4326)
     gdf = gpd.GeoDataFrame({"name": ["<b>${x}</b>"], "n": [1.23456]}, geometry=line, crs=4326)
