@@ -209,10 +209,10 @@ class _Lattice:
     centres
         Centres (metric CRS) of the hexagons whose centre is inside the area.
     position
-        For every hexagon of the lattice over the area's bounds, its row in
-        ``centres``, or -1 outside the area.
-    tree
-        k-d tree over every hexagon's centre (rows of ``position``).
+        For every hexagon of the lattice over the area's bounds (row by row), its
+        row in ``centres``, or -1 outside the area.
+    rows, cols
+        The lattice rows and columns ``position`` covers (:func:`_lattice`).
     cell_ids
         ``h<row>_<column>`` of each kept hexagon.
     hexagons
@@ -223,10 +223,38 @@ class _Lattice:
 
     centres: np.ndarray
     position: np.ndarray
-    tree: cKDTree
+    rows: tuple[int, int]
+    cols: tuple[int, int]
     cell_ids: list[str]
     hexagons: np.ndarray
     grid: CellGrid
+
+    def locate(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Return the kept hexagon holding each point (its row in ``centres``), or -1.
+
+        The hexagon whose centre is nearest, found by rounding the point's cube
+        coordinates (pointy-top hexagons, odd rows shifted by half a cell), as a
+        k-d tree over every centre of the lattice would find it (a point at the same
+        distance from two centres aside), in a tenth of its time.
+        """
+        cell_m = self.grid.cell_m
+        radius = cell_m / math.sqrt(3.0)
+        q = (math.sqrt(3.0) / 3.0 * np.asarray(x, dtype=float) - np.asarray(y) / 3.0) / radius
+        r = (2.0 / 3.0 * np.asarray(y, dtype=float)) / radius
+        cy = -q - r
+        rq, ry, rr = np.round(q), np.round(cy), np.round(r)
+        dq, dy, dr = np.abs(rq - q), np.abs(ry - cy), np.abs(rr - r)
+        fix_q = (dq > dy) & (dq > dr)
+        fix_r = ~fix_q & ~(dy > dr)
+        rq = np.where(fix_q, -ry - rr, rq)
+        rr = np.where(fix_r, -rq - ry, rr)
+        row = rr.astype(np.int64)
+        col = rq.astype(np.int64) + np.floor_divide(row, 2)  # axial q to the lattice column
+        (i0, i1), (j0, j1) = self.rows, self.cols
+        on = (row >= i0) & (row <= i1) & (col >= j0) & (col <= j1)
+        out = np.full(len(row), -1, dtype=np.int64)
+        out[on] = self.position[(row[on] - i0) * (j1 - j0 + 1) + (col[on] - j0)]
+        return out
 
 
 @dataclass(frozen=True)
@@ -305,7 +333,8 @@ def _study_lattice(region_wkb: bytes, cell_m: float) -> _Lattice:
     return _Lattice(
         centres=centres[kept],
         position=position,
-        tree=cKDTree(centres),
+        rows=(int(rows.min()), int(rows.max())),
+        cols=(int(cols.min()), int(cols.max())),
         cell_ids=[f"h{i}_{j}" for i, j in zip(rows[kept], cols[kept], strict=True)],
         hexagons=hexagons.to_crs(settings.GEOGRAPHIC_CRS).to_numpy(),
         grid=CellGrid.from_lattice(rows[kept], cols[kept], cell_m),
@@ -502,8 +531,7 @@ def compute_hotspots(
     x, y = project_points(incidents) if xy is None else given_xy(xy, len(incidents))
 
     lattice = _study_lattice(shapely.to_wkb(region), float(cell_m))
-    _, nearest = lattice.tree.query(np.column_stack([x, y]))
-    cell = lattice.position[nearest]
+    cell = lattice.locate(x, y)
     inside = cell >= 0
     n_inside = int(inside.sum())
     n_outside = len(incidents) - n_inside

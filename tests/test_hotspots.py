@@ -10,10 +10,11 @@ import libpysal
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from pyproj import Transformer
 from scipy import stats
 from shapely.geometry import LineString
@@ -346,3 +347,35 @@ def test_spreading_from_occupied_cells_equals_the_whole_band_matrix(seed, reach,
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
     assert got.sum() == pytest.approx(per_cell.sum(), rel=1e-9)  # every weight kept
     np.testing.assert_array_equal(got, _spread_by_search(centres, per_cell, reach))
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    cell_m=st.sampled_from([1_000.0, 2_500.0, 3_000.0, 5_000.0]),
+    origin=st.tuples(st.floats(-2e5, 9e5), st.floats(3.4e6, 3.9e6)),
+)
+@hsettings(max_examples=40, deadline=None)
+def test_the_hexagon_holding_a_point_is_the_one_whose_centre_is_nearest(seed, cell_m, origin):
+    """Cube rounding finds what a k-d tree over every centre of the lattice finds."""
+    from scipy.spatial import cKDTree
+    from shapely.geometry import Point, box
+
+    from geo.hotspots import _lattice, _study_lattice
+
+    x0, y0 = origin
+    area = box(x0, y0, x0 + 40_000, y0 + 30_000).difference(
+        Point(x0 + 20_000, y0 + 15_000).buffer(6_000)
+    )
+    lattice = _study_lattice(shapely.to_wkb(area), cell_m)
+    _, _, every_centre = _lattice(area.bounds, cell_m=cell_m)
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(x0 - 10_000, x0 + 50_000, 3_000)  # inside, in the hole and around
+    y = rng.uniform(y0 - 10_000, y0 + 40_000, 3_000)
+    k = min(50, len(lattice.centres))
+    x[:k], y[:k] = lattice.centres[:k, 0], lattice.centres[:k, 1]  # on centres too
+    _, nearest = cKDTree(every_centre).query(np.column_stack([x, y]))
+    expected = lattice.position[nearest]
+    found = lattice.locate(x, y)
+    assert_array_equal(found, expected)
+    assert (found >= 0).any() and (found < 0).any()
+    assert_array_equal(found[:k], np.arange(k))
