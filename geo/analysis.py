@@ -33,6 +33,7 @@ loaded here. May import the scientific stack and ``geo`` modules, never
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import os
 from dataclasses import dataclass, field, replace
@@ -351,9 +352,9 @@ class SectorZones:
     towns_empty: bool
     options: dict[str, Any]
 
-    @property
+    @functools.cached_property
     def whole(self) -> gpd.GeoDataFrame:
-        """The whole zone of each sector (``side == "all"``)."""
+        """The whole zone of each sector (``side == "all"``), selected once; never change it."""
         return self.zones.loc[self.zones["side"] == "all"].reset_index(drop=True)
 
 

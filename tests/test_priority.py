@@ -132,3 +132,34 @@ def test_a_numeric_column_is_published_as_each_value_would_be(values, digits):
     else:
         expected = pd.Series([np.nan if v is None else v for v in cells], dtype="float64")
     assert_series_equal(_published(column, digits), expected)
+
+
+def test_the_sector_zones_are_published_once_and_anew_when_they_change():
+    """Each zone is projected and rounded once; a moved zone is made again."""
+    import geopandas as gpd
+    import shapely
+    from shapely.geometry import box
+
+    from geo import ranking, settings
+
+    zones = gpd.GeoSeries(
+        [box(300_000 + 5_000 * i, 3_700_000, 305_000 + 5_000 * i, 3_710_000).segmentize(500)
+         for i in range(6)],
+        crs=settings.METRIC_CRS,
+    )  # fmt: skip
+    expected = shapely.set_precision(
+        zones.to_crs(4326).to_numpy(), 10.0**-ranking.COORDINATE_DECIMALS
+    )
+    first = ranking._published_geometry(zones)
+    assert shapely.equals_exact(first, expected, tolerance=0).all()
+    reordered = zones.iloc[::-1]
+    again = ranking._published_geometry(reordered)
+    assert all(a is b for a, b in zip(again, first[::-1], strict=True))  # made once
+    moved = zones.translate(xoff=1.0)
+    changed = ranking._published_geometry(moved)
+    assert not shapely.equals_exact(changed, first, tolerance=0).any()
+    assert shapely.equals_exact(
+        changed,
+        shapely.set_precision(moved.to_crs(4326).to_numpy(), 10.0**-ranking.COORDINATE_DECIMALS),
+        tolerance=0,
+    ).all()
