@@ -357,6 +357,11 @@ class SectorZones:
         """The whole zone of each sector (``side == "all"``), selected once; never change it."""
         return self.zones.loc[self.zones["side"] == "all"].reset_index(drop=True)
 
+    @functools.cached_property
+    def whole_metric(self) -> gpd.GeoDataFrame:
+        """:attr:`whole` in :data:`geo.settings.METRIC_CRS`, projected once; never change it."""
+        return self.whole.to_crs(settings.METRIC_CRS)
+
 
 @dataclass
 class SectorCriteria:
@@ -657,7 +662,9 @@ def measure_sectors(
         raw[f"incidents_{side}"] = np.bincount(sector[keep] - 1, minlength=len(raw))[: len(raw)]
     hotspots = surface.hotspots
     raw["hotspot_share"] = (
-        hotspot_share(zones.whole, hotspots.cells).to_numpy() if hotspots is not None else np.nan
+        hotspot_share(zones.whole_metric, hotspots.cells).to_numpy()
+        if hotspots is not None
+        else np.nan
     )
     raw = raw.join(zones.structural)
     raw["unofficial_crossings"] = raw["unofficial_crossings"].astype("Int64")

@@ -285,19 +285,18 @@ def _seized_quantity(
     if "quantity" not in incidents.columns or not len(incidents):
         return [""] * len(index)
     qty = pd.to_numeric(incidents["quantity"], errors="coerce").to_numpy(dtype=float)
-    unit = (
-        incidents["unit"].astype("string").fillna("units").to_numpy(dtype=object)
+    rows = np.flatnonzero((sector > 0) & (types == "seizure") & np.isfinite(qty))
+    unit = (  # the units of the seizures counted only: a few, not every incident's
+        incidents["unit"].iloc[rows].astype("string").fillna("units").to_numpy(dtype=object)
         if "unit" in incidents.columns
-        else np.full(len(qty), "units", dtype=object)
+        else np.full(len(rows), "units", dtype=object)
     )
-    keep = (sector > 0) & (types == "seizure") & np.isfinite(qty)
-    frame = pd.DataFrame({"sector": sector[keep], "unit": unit[keep], "qty": qty[keep]})
+    frame = pd.DataFrame({"sector": sector[rows], "unit": unit, "qty": qty[rows]})
     sums = frame.groupby(["sector", "unit"])["qty"].sum()
-    text = {
-        sid: "; ".join(f"{q:,.0f} {u}" for (_, u), q in group.items())
-        for sid, group in sums.groupby(level=0)
-    }
-    return [text.get(sid, "") for sid in index]
+    parts: dict[int, list[str]] = {}
+    for (sid, u), q in sums.items():  # by sector, then unit
+        parts.setdefault(sid, []).append(f"{q:,.0f} {u}")
+    return ["; ".join(parts[sid]) if sid in parts else "" for sid in index]
 
 
 def _trend_counts(

@@ -12,6 +12,9 @@ import rasterio
 import shapely
 from affine import Affine
 from conftest import SYNTHETIC_ORIGIN, metric_to_geographic
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as hst
 from numpy.testing import assert_allclose
 from shapely.geometry import LineString, Point
 
@@ -288,3 +291,43 @@ def test_a_coarse_dem_uses_every_touched_cell(tmp_path, whole):
     out = terrain_criteria(whole, path)
     assert out.loc[1, "relief_m"] == pytest.approx(200.0)
     assert out.loc[1, "elevation_mean_m"] == pytest.approx(200.0)
+
+
+def _seized_by_groups(incidents, sector, types, index):
+    """The former summing of seized quantities: every unit read, then one group per sector."""
+    qty = pd.to_numeric(incidents["quantity"], errors="coerce").to_numpy(dtype=float)
+    unit = incidents["unit"].astype("string").fillna("units").to_numpy(dtype=object)
+    keep = (sector > 0) & (types == "seizure") & np.isfinite(qty)
+    frame = pd.DataFrame({"sector": sector[keep], "unit": unit[keep], "qty": qty[keep]})
+    sums = frame.groupby(["sector", "unit"])["qty"].sum()
+    text = {
+        sid: "; ".join(f"{q:,.0f} {u}" for (_, u), q in group.items())
+        for sid, group in sums.groupby(level=0)
+    }
+    return [text.get(sid, "") for sid in index]
+
+
+@given(
+    seed=hst.integers(0, 2**32 - 1),
+    n=hst.integers(0, 300),
+    units=hst.lists(hst.one_of(hst.none(), hst.sampled_from(["kg", "pills", "L", "Kg", ""])),
+                    min_size=1, max_size=4),
+)  # fmt: skip
+@hsettings(max_examples=60, deadline=None)
+def test_seized_quantities_are_summed_by_sector_and_unit_as_before(seed, n, units):
+    from geo.criteria import _seized_quantity
+
+    rng = np.random.default_rng(seed)
+    quantity = rng.choice([np.nan, 1.0, 2.5, 1e6, 1234.5], n)
+    incidents = pd.DataFrame(
+        {
+            "quantity": quantity,
+            "unit": pd.array(rng.choice(np.array(units, dtype=object), n), dtype="string"),
+        }
+    )
+    sector = rng.integers(0, 6, n)
+    types = rng.choice(np.array(["seizure", "clash"], dtype=object), n)
+    index = pd.Index(range(1, 8), name="sector_id")
+    assert _seized_quantity(incidents, sector, types, index) == _seized_by_groups(
+        incidents, sector, types, index
+    )
