@@ -48,11 +48,21 @@ def sector_sparklines(
     if located.empty:
         return pd.Series(dtype=object)
     months = _months(located["date"], first=first, last=last)
-    month = pd.to_datetime(located["date"]).dt.to_period("M")
-    table = pd.crosstab(located["sector_id"].astype(int), month).reindex(
-        columns=months, fill_value=0
-    )
-    return pd.Series([row.tolist() for row in table.to_numpy()], index=table.index)
+    # Counted with one bincount over (sector, month): pd.crosstab took 0.02 s a filter.
+    dates = pd.to_datetime(located["date"])
+    dated = dates.notna().to_numpy()  # an undated incident is in no month
+    sector = located["sector_id"].to_numpy(dtype=float)[dated].astype(np.int64)
+    month = dates.to_numpy(dtype="datetime64[ns]")[dated].astype("datetime64[M]")
+    ids = np.unique(sector)
+    if not len(months):
+        counts = np.zeros((len(ids), 0), dtype=np.int64)
+    else:
+        offset = month.astype(np.int64) - months[0].ordinal  # months since the first shown
+        shown = (offset >= 0) & (offset < len(months))
+        cell = np.searchsorted(ids, sector[shown]) * len(months) + offset[shown]
+        counts = np.bincount(cell, minlength=len(ids) * len(months)).reshape(len(ids), -1)
+    index = pd.Index(ids, name="sector_id")
+    return pd.Series([row.tolist() for row in counts], index=index, dtype=object)
 
 
 def sector_months(incidents: pd.DataFrame, sector_id: int) -> pd.DataFrame:
