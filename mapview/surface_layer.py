@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -83,8 +84,12 @@ def density_image(
         rgba = colormaps["inferno_r"](norm, bytes=True)
         rgba[..., 3] = np.where(norm >= 0.01, (80 + 140 * norm).astype(np.uint8), 0)
     buffer = io.BytesIO()
-    # zlib's default level: PIL's optimize=True searched for a 4 % smaller file in 6x the time
-    Image.fromarray(rgba, mode="RGBA").save(buffer, format="PNG", compress_level=6)
+    # zlib's run-length strategy: half the time of its default (0.024 s, not 0.049 s, for
+    # 800 x 588 pixels), for a file of 105 kB instead of 70 kB, the same pixels. PIL's
+    # optimize=True searched for a 4 % smaller file in 6x the time.
+    Image.fromarray(rgba, mode="RGBA").save(
+        buffer, format="PNG", compress_level=6, compress_type=zlib.Z_RLE
+    )
     uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
     return uri, [list(corner) for corner in bounds], vmax
 
