@@ -133,6 +133,7 @@ def geo_interface(gdf: gpd.GeoDataFrame) -> dict[str, Any]:
         properties = gdf[columns].astype(object)
         properties[pd.isna(gdf[columns]).to_numpy()] = None
         rows = properties.to_numpy()
+    names = columns.tolist()  # read once: a text index is read value by value (pyarrow)
     geometry = _mappings(geoms)
     bounds = shapely.bounds(geoms).tolist()
     features = []
@@ -142,7 +143,7 @@ def geo_interface(gdf: gpd.GeoDataFrame) -> dict[str, Any]:
             {
                 "id": str(ids[i]),
                 "type": "Feature",
-                "properties": dict(zip(columns, row, strict=True)),
+                "properties": dict(zip(names, row, strict=True)),
                 "geometry": geometry[i],
                 "bbox": tuple(bounds[i]) if present else None,
             }

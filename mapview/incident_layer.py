@@ -183,7 +183,8 @@ def _add_incidents(
     like the incidents or a superset of them), used when they are counted in hexagons.
     """
     geometry = incidents.geometry
-    drawn = (geometry.notna() & ~geometry.is_empty).to_numpy()
+    shapes = np.asarray(geometry.array, dtype=object)
+    drawn = ~(shapely.is_missing(shapes) | shapely.is_empty(shapes))
     n = int(drawn.sum())
     if n > max_markers:
         # Counted in hexagons: only the points are needed, not a copy of every column.
