@@ -341,6 +341,22 @@ def _study_lattice(region_wkb: bytes, cell_m: float) -> _Lattice:
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _lattice_neighbours(
+    region_wkb: bytes, cell_m: float, band_m: float | None, k_neighbours: int | None
+) -> sparse.csr_matrix:
+    """Return :func:`build_neighbours` of a study lattice's hexagons, made once.
+
+    The neighbours depend on the lattice and the band only (0.005-0.01 s of every
+    hot-spot analysis). The matrix is shared: its arrays are made read-only.
+    """
+    centres = _study_lattice(region_wkb, cell_m).centres
+    w = build_neighbours(centres, band_m=band_m, k_neighbours=k_neighbours)
+    for array in (w.data, w.indices, w.indptr):
+        array.flags.writeable = False
+    return w
+
+
 def _hexagon_polygons(centres: np.ndarray, cell_m: float) -> np.ndarray:
     radius = cell_m / math.sqrt(3.0)
     angles = np.deg2rad(np.arange(30, 390, 60))  # pointy top: vertices at 30°, 90°, ...
@@ -530,7 +546,8 @@ def compute_hotspots(
     weights = np.asarray(weights, dtype=float)
     x, y = project_points(incidents) if xy is None else given_xy(xy, len(incidents))
 
-    lattice = _study_lattice(shapely.to_wkb(region), float(cell_m))
+    region_wkb = shapely.to_wkb(region)
+    lattice = _study_lattice(region_wkb, float(cell_m))
     cell = lattice.locate(x, y)
     inside = cell >= 0
     n_inside = int(inside.sum())
@@ -546,7 +563,7 @@ def compute_hotspots(
     weight = _spread_weights(incidents, weights, cell, inside, lattice.grid)
 
     band_m = None if k_neighbours is not None else band_km * 1000.0
-    neighbours = build_neighbours(centres_kept, band_m=band_m, k_neighbours=k_neighbours)
+    neighbours = _lattice_neighbours(region_wkb, float(cell_m), band_m, k_neighbours)
     analysed = weight if value == "weight" else count
     z = compute_gi_star(analysed, neighbours)
     p = 2.0 * stats.norm.sf(np.abs(z))

@@ -379,3 +379,18 @@ def test_the_hexagon_holding_a_point_is_the_one_whose_centre_is_nearest(seed, ce
     assert_array_equal(found, expected)
     assert (found >= 0).any() and (found < 0).any()
     assert_array_equal(found[:k], np.arange(k))
+
+
+def test_a_lattice_s_neighbours_are_made_once_and_cannot_be_changed():
+    from shapely.geometry import box
+
+    from geo.hotspots import _lattice_neighbours, _study_lattice
+
+    wkb = shapely.to_wkb(box(300_000, 3_700_000, 340_000, 3_730_000))
+    w = _lattice_neighbours(wkb, 3_000.0, 9_000.0, None)
+    expected = build_neighbours(_study_lattice(wkb, 3_000.0).centres, band_m=9_000.0)
+    assert (w != expected).nnz == 0 and w.shape == expected.shape
+    assert _lattice_neighbours(wkb, 3_000.0, 9_000.0, None) is w
+    assert _lattice_neighbours(wkb, 3_000.0, 12_000.0, None).nnz > w.nnz  # another band
+    with pytest.raises(ValueError, match="read-only"):
+        w.data[0] = 2.0
