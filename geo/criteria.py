@@ -68,11 +68,14 @@ whose location is coarser than half a sector, the trend's window counts.
 
 from __future__ import annotations
 
+import collections
 import logging
 import math
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -340,14 +343,71 @@ def hotspot_share(zones: gpd.GeoDataFrame, cells: gpd.GeoDataFrame | None) -> pd
     share = pd.Series(0.0, index=pd.Index(zones["sector_id"], name="sector_id"))
     if cells is None or cells.empty:
         return share
-    hot = cells.loc[cells["bin"] >= settings.HOTSPOT_SHARE_MIN_BIN]
-    if hot.empty:
+    hot = (cells["bin"] >= settings.HOTSPOT_SHARE_MIN_BIN).to_numpy()
+    if not hot.any():
         return share
-    hot_union = shapely.union_all(hot.to_crs(settings.METRIC_CRS).geometry.to_numpy())
-    areas = shapely.area(zones.geometry.to_numpy())
-    inter = shapely.area(shapely.intersection(zones.geometry.to_numpy(), hot_union))
+    overlap, areas = _zone_cell_overlap(zones.geometry, cells.geometry)
+    inter = overlap @ hot.astype(float)
     share[:] = np.where(areas > 0, inter / areas, 0.0)
     return share
+
+
+#: (zones, cells) content digests -> (overlap areas, zone areas); see _zone_cell_overlap.
+_OVERLAPS: collections.OrderedDict[tuple[bytes, bytes], tuple] = collections.OrderedDict()
+_OVERLAPS_KEPT = 4
+_OVERLAPS_LOCK = threading.Lock()
+
+
+def _zone_cell_overlap(zones: gpd.GeoSeries, cells: gpd.GeoSeries) -> tuple[Any, np.ndarray]:
+    """Return the area (m²) each zone shares with each cell, and each zone's area.
+
+    The cells are the hexagons of a hot-spot lattice, which do not overlap, so a zone's
+    area inside the hot cells is the sum of its overlaps with them: the same as its
+    overlap with their union, to a part in a billion (the hexagons' shared edges, through
+    EPSG:4326 and back, meet to a nanometre). The overlaps depend on the sector layout
+    and the lattice only, not on which cells are hot: they are measured once per pair
+    (kept by the zones' and the cells' content), where uniting the hot cells and cutting
+    the zones took 0.04-0.05 s of every filter change.
+
+    Parameters
+    ----------
+    zones
+        Sector zones in :data:`geo.settings.METRIC_CRS`.
+    cells
+        The cells (any CRS).
+
+    Returns
+    -------
+    tuple
+        A sparse ``(zones, cells)`` matrix of overlap areas and the zones' areas.
+    """
+    import hashlib
+
+    from scipy import sparse
+    from shapely import STRtree
+
+    def digest(series: gpd.GeoSeries) -> bytes:
+        crs = "" if series.crs is None else series.crs.srs
+        wkb = shapely.to_wkb(series.to_numpy())
+        return hashlib.blake2b(crs.encode() + b"".join(w or b"" for w in wkb)).digest()
+
+    key = (digest(zones), digest(cells))
+    with _OVERLAPS_LOCK:
+        known = _OVERLAPS.get(key)
+        if known is not None:
+            _OVERLAPS.move_to_end(key)
+            return known
+    zone_shapes = zones.to_numpy()
+    cell_shapes = cells.to_crs(settings.METRIC_CRS).to_numpy()
+    z, c = STRtree(cell_shapes).query(zone_shapes, predicate="intersects")
+    pieces = shapely.area(shapely.intersection(zone_shapes[z], cell_shapes[c]))
+    overlap = sparse.csr_matrix((pieces, (z, c)), shape=(len(zone_shapes), len(cell_shapes)))
+    made = (overlap, shapely.area(zone_shapes))
+    with _OVERLAPS_LOCK:
+        _OVERLAPS[key] = made
+        while len(_OVERLAPS) > _OVERLAPS_KEPT:
+            _OVERLAPS.popitem(last=False)
+    return made
 
 
 def _line_pieces(ref: BorderReference, bounds: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import rasterio
 import shapely
 from affine import Affine
 from conftest import SYNTHETIC_ORIGIN, metric_to_geographic
-from hypothesis import given
+from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as hst
 from numpy.testing import assert_allclose
@@ -268,6 +268,29 @@ def test_hotspot_share_by_hand(whole):
     assert share.loc[2] == pytest.approx(0.5, rel=1e-6)
     assert share.loc[5] == 0.0  # a 90 % bin is below the 95 % threshold
     assert hotspot_share(whole, None).eq(0).all()
+
+
+@given(seed=hst.integers(0, 2**32 - 1), hot_share=hst.floats(0.0, 1.0))
+@hsettings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_hotspot_share_of_lattice_cells_is_the_share_of_their_union(whole, seed, hot_share):
+    """Summed overlaps with hexagons equal the overlap with the hot hexagons' union."""
+    from geo.hotspots import _study_lattice
+
+    region = whole.to_crs(settings.METRIC_CRS).geometry.union_all().buffer(4_000)
+    lattice = _study_lattice(shapely.to_wkb(region), 1_500.0)
+    rng = np.random.default_rng(seed)
+    bins = np.where(rng.random(len(lattice.centres)) < hot_share, 3, rng.integers(-3, 2))
+    cells = gpd.GeoDataFrame({"bin": bins}, geometry=lattice.hexagons, crs=4326)
+    zones = whole.to_crs(settings.METRIC_CRS)
+    hot = cells[cells["bin"] >= settings.HOTSPOT_SHARE_MIN_BIN].to_crs(settings.METRIC_CRS)
+    union = shapely.union_all(hot.geometry.to_numpy())
+    areas = shapely.area(zones.geometry.to_numpy())
+    expected = shapely.area(shapely.intersection(zones.geometry.to_numpy(), union)) / areas
+    got = hotspot_share(zones, cells)
+    assert_allclose(got.to_numpy(), expected, rtol=1e-9, atol=1e-12)
+    assert got.index.tolist() == zones["sector_id"].tolist()
 
 
 def test_check_weights_normalises_and_rejects():
