@@ -767,36 +767,40 @@ def rank_sectors(
     sens = None
     table = raw.copy()
     table.insert(0, "score", score)
+    n_sectors = len(table)
+    # The columns are gathered and joined once: added one by one, they took 0.02 s.
+    added: dict[str, Any] = {}
     for name in CRITERIA:
-        table[f"norm_{name}"] = normalised[name]
-        table[f"contrib_{name}"] = contributions[name]
+        added[f"norm_{name}"] = normalised[name]
+        added[f"contrib_{name}"] = contributions[name]
     if ranked:
-        table["rank"] = pd.array(rank_scores(score), dtype="Int64")
+        added["rank"] = pd.array(rank_scores(score), dtype="Int64")
         sens = analyse_sensitivity(
             normalised,
             used,
-            top_k=min(params.top_k, len(table)),
+            top_k=min(params.top_k, n_sectors),
             draws=params.draws,
             concentration=params.concentration,
             seed=params.seed,
             oat_criteria=[n for n in CRITERIA if n not in excluded],
         )
-        table["p_top_k"] = sens.p_top_k
-        table["rank_low"] = sens.rank_low
-        table["rank_high"] = sens.rank_high
-        table["rank_median"] = sens.rank_median
-        table["unstable"] = sens.unstable
-        table["oat_rank_min"] = sens.oat_rank_min
-        table["oat_rank_max"] = sens.oat_rank_max
+        added["p_top_k"] = sens.p_top_k
+        added["rank_low"] = sens.rank_low
+        added["rank_high"] = sens.rank_high
+        added["rank_median"] = sens.rank_median
+        added["unstable"] = sens.unstable
+        added["oat_rank_min"] = sens.oat_rank_min
+        added["oat_rank_max"] = sens.oat_rank_max
     else:
-        table["rank"] = pd.array([pd.NA] * len(table), dtype="Int64")
+        added["rank"] = pd.array([pd.NA] * n_sectors, dtype="Int64")
         for col in ("p_top_k", "rank_low", "rank_high", "rank_median", "oat_rank_min",
                     "oat_rank_max"):  # fmt: skip
-            table[col] = np.nan
-        table["unstable"] = pd.NA
+            added[col] = np.full(n_sectors, np.nan)
+        added["unstable"] = np.full(n_sectors, pd.NA, dtype=object)
     bounds = sector_bounds_m(zones.length_m, params.sector_km) / 1_000.0
-    table["chainage_start_km"] = bounds[:-1]
-    table["chainage_end_km"] = bounds[1:]
+    added["chainage_start_km"] = bounds[:-1]
+    added["chainage_end_km"] = bounds[1:]
+    table = pd.concat([table, pd.DataFrame(added, index=table.index)], axis=1)
     table = table.reset_index()
     order = np.lexsort((table["sector_id"].to_numpy(), -np.round(score.to_numpy(), 12)))
     table = table.iloc[order].reset_index(drop=True)
