@@ -43,7 +43,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo import settings
+from geo import schema, settings
 from geo.criteria import (
     CRITERIA,
     UNOFFICIAL_CROSSINGS_COUNTED_NOTE,
@@ -103,21 +103,13 @@ __all__ = [
     "with_every_field",
 ]
 
-#: Incident fields no stage of the analysis reads: free text and provenance. The app
-#: analyses the incidents without them (a filter change then copies a third of the
-#: data) and joins them back for the files and the report (:func:`with_every_field`).
+#: Incident fields no stage of the analysis reads: free text and provenance (every text
+#: field of the schema but the seizures' unit and commodity, and the store's own). The app
+#: analyses the incidents without them (a filter change then copies a third of the data)
+#: and joins them back for the files and the report (:func:`with_every_field`).
 UNREAD_FIELDS: tuple[str, ...] = (
-    "description",
-    "actor1",
-    "actor2",
-    "location_note",
-    "source",
-    "source_event_type",
-    "source_sub_event_type",
-    "batch_id",
-    "ingested_at",
-    "source_file",
-    "source_sha256",
+    *(c for c in schema.TEXT_COLUMNS if c not in ("unit", "commodity")),
+    *schema.STORE_COLUMNS,
 )
 
 
