@@ -312,7 +312,7 @@ def compute_emerging_hotspots(
     cell_m = cell_km * 1000.0
     x, y = project_points(incidents)
     lattice = _study_lattice(shapely.to_wkb(region), float(cell_m))
-    cell = lattice.locate(x, y)
+    cell = lattice.grid.locate(x, y)
     inside = (cell >= 0) & dated
     n_inside = int(inside.sum())
     if n_inside < min_incidents:

@@ -239,6 +239,33 @@ def region_grid(
     return grid
 
 
+def hexagon_of(x: np.ndarray, y: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return the axial ``(q, r)`` of the pointy-top hexagon holding each point.
+
+    Hexagons of circumradius ``radius`` (metres) centred at ``x = radius sqrt(3) (q + r / 2)``,
+    ``y = 1.5 radius r``: the hexagon whose centre is nearest, found by rounding the
+    point's cube coordinates (a point at the same distance from two centres goes to one
+    of them).
+
+    Parameters
+    ----------
+    x, y
+        Metric coordinates.
+    radius
+        Circumradius of the hexagons (metres).
+    """
+    q = (math.sqrt(3.0) / 3.0 * np.asarray(x, dtype=float) - np.asarray(y) / 3.0) / radius
+    r = (2.0 / 3.0 * np.asarray(y, dtype=float)) / radius
+    s = -q - r
+    rq, rs, rr = np.round(q), np.round(s), np.round(r)
+    dq, ds, dr = np.abs(rq - q), np.abs(rs - s), np.abs(rr - r)
+    fix_q = (dq > ds) & (dq > dr)
+    fix_r = ~fix_q & ~(ds > dr)
+    rq = np.where(fix_q, -rs - rr, rq)
+    rr = np.where(fix_r, -rq - rs, rr)
+    return rq.astype(np.int64), rr.astype(np.int64)
+
+
 def given_xy(xy: tuple[np.ndarray, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
     """Return coordinates given for ``n`` incidents as two float arrays, or raise.
 

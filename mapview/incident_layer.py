@@ -22,7 +22,7 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from geo import settings
-from geo.grid import given_xy, project_points
+from geo.grid import given_xy, hexagon_of, project_points
 from geo.selection import select_rows
 from mapview.controls import _swatch
 from mapview.escaping import escape_text
@@ -69,21 +69,9 @@ def hexbin_incidents(
     # Arrays through pyproj: 3x quicker than to_crs.
     x, y = project_points(incidents) if xy is None else given_xy(xy, len(incidents))
     size = hex_km * 1000.0 / math.sqrt(3.0)  # circumradius
-    q = (math.sqrt(3.0) / 3.0 * x - y / 3.0) / size
-    r = (2.0 / 3.0 * y) / size
-    # Cube rounding: the nearest hexagon centre.
-    cx, cz = q, r
-    cy = -cx - cz
-    rx, ry, rz = np.round(cx), np.round(cy), np.round(cz)
-    dx, dy, dz = np.abs(rx - cx), np.abs(ry - cy), np.abs(rz - cz)
-    fix_x = (dx > dy) & (dx > dz)
-    fix_y = ~fix_x & (dy > dz)
-    rx = np.where(fix_x, -ry - rz, rx)
-    ry = np.where(fix_y, -rx - rz, ry)
-    rz = np.where(~fix_x & ~fix_y, -rx - ry, rz)
-    # One integer per hexagon, ordered as its (rx, rz) pair: np.unique over rows of two
+    qx, qz = hexagon_of(x, y, size)
+    # One integer per hexagon, ordered as its (qx, qz) pair: np.unique over rows of two
     # columns sorts a structured view (0.04 s for 100,000 incidents), over one column not.
-    qx, qz = rx.astype(np.int64), rz.astype(np.int64)
     span = int(qz.max() - qz.min()) + 1
     codes, counts = np.unique((qx - qx.min()) * span + (qz - qz.min()), return_counts=True)
     keys = np.column_stack([codes // span + qx.min(), codes % span + qz.min()])

@@ -374,8 +374,11 @@ def test_the_hexagon_holding_a_point_is_the_one_whose_centre_is_nearest(seed, ce
     k = min(50, len(lattice.centres))
     x[:k], y[:k] = lattice.centres[:k, 0], lattice.centres[:k, 1]  # on centres too
     _, nearest = cKDTree(every_centre).query(np.column_stack([x, y]))
-    expected = lattice.position[nearest]
-    found = lattice.locate(x, y)
+    kept = shapely.contains_xy(area, every_centre[:, 0], every_centre[:, 1])
+    number = np.full(len(every_centre), -1)  # each lattice hexagon's number if kept
+    number[kept] = np.arange(int(kept.sum()))
+    expected = number[nearest]
+    found = lattice.grid.locate(x, y)
     assert_array_equal(found, expected)
     assert (found >= 0).any() and (found < 0).any()
     assert_array_equal(found[:k], np.arange(k))
