@@ -69,7 +69,7 @@ from shapely.geometry.base import BaseGeometry
 from geo import settings
 from geo.errors import ConfigurationError, InsufficientDataError
 from geo.grid import project_points, region_polygon
-from geo.hotspots import _spread_weights, _study_lattice, adjust_fdr, build_neighbours
+from geo.hotspots import _lattice_neighbours, _spread_weights, _study_lattice, adjust_fdr
 from geo.weights import incident_weights
 
 logger = logging.getLogger(__name__)
@@ -311,7 +311,8 @@ def compute_emerging_hotspots(
 
     cell_m = cell_km * 1000.0
     x, y = project_points(incidents)
-    lattice = _study_lattice(shapely.to_wkb(region), float(cell_m))
+    region_wkb = shapely.to_wkb(region)
+    lattice = _study_lattice(region_wkb, float(cell_m))
     cell = lattice.grid.locate(x, y)
     inside = (cell >= 0) & dated
     n_inside = int(inside.sum())
@@ -320,8 +321,7 @@ def compute_emerging_hotspots(
             f"emerging hot spots need at least {min_incidents} incidents in the study area "
             f"and the slices, and only {n_inside} are; widen the period or add incidents"
         )
-    centres_kept = lattice.centres
-    n_cells = len(centres_kept)
+    n_cells = len(lattice.centres)
     weights = (
         incident_weights(incidents, half_life_days=None)
         if value == "weight"
@@ -332,7 +332,8 @@ def compute_emerging_hotspots(
         in_slice = inside & (slice_of == t)
         if in_slice.any():
             cube[:, t] = _spread_weights(incidents, weights, cell, in_slice, lattice.grid)
-    z = _space_time_gi(cube, build_neighbours(centres_kept, band_m=band_km * 1000.0), time_steps)
+    neighbours = _lattice_neighbours(region_wkb, float(cell_m), band_km * 1000.0, None)
+    z = _space_time_gi(cube, neighbours, time_steps)
     p = 2.0 * stats.norm.sf(np.abs(z))
     p_fdr = np.column_stack([adjust_fdr(p[:, t]) for t in range(n_slices)])
     hot = (p_fdr <= alpha) & (z > 0)
