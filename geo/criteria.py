@@ -68,11 +68,9 @@ whose location is coarser than half a sector, the trend's window counts.
 
 from __future__ import annotations
 
-import collections
 import logging
 import math
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +87,7 @@ from affine import Affine
 
 from geo import settings
 from geo.errors import ConfigurationError, LayerError
+from geo.memo import BoundedCache, geometry_digest
 from geo.sectors import BorderReference, line_piece, locate_xy, sector_bounds_m
 
 logger = logging.getLogger(__name__)
@@ -353,9 +352,7 @@ def hotspot_share(zones: gpd.GeoDataFrame, cells: gpd.GeoDataFrame | None) -> pd
 
 
 #: (zones, cells) content digests -> (overlap areas, zone areas); see _zone_cell_overlap.
-_OVERLAPS: collections.OrderedDict[tuple[bytes, bytes], tuple] = collections.OrderedDict()
-_OVERLAPS_KEPT = 4
-_OVERLAPS_LOCK = threading.Lock()
+_OVERLAPS: BoundedCache[tuple[Any, np.ndarray]] = BoundedCache(4)
 
 
 def _zone_cell_overlap(zones: gpd.GeoSeries, cells: gpd.GeoSeries) -> tuple[Any, np.ndarray]:
@@ -381,33 +378,22 @@ def _zone_cell_overlap(zones: gpd.GeoSeries, cells: gpd.GeoSeries) -> tuple[Any,
     tuple
         A sparse ``(zones, cells)`` matrix of overlap areas and the zones' areas.
     """
-    import hashlib
-
     from scipy import sparse
     from shapely import STRtree
 
-    def digest(series: gpd.GeoSeries) -> bytes:
-        crs = "" if series.crs is None else series.crs.srs
-        wkb = shapely.to_wkb(series.to_numpy())
-        return hashlib.blake2b(crs.encode() + b"".join(w or b"" for w in wkb)).digest()
+    def make() -> tuple[Any, np.ndarray]:
+        zone_shapes = zones.to_numpy()
+        cell_shapes = cells.to_crs(settings.METRIC_CRS).to_numpy()
+        z, c = STRtree(cell_shapes).query(zone_shapes, predicate="intersects")
+        pieces = shapely.area(shapely.intersection(zone_shapes[z], cell_shapes[c]))
+        shape = (len(zone_shapes), len(cell_shapes))
+        return sparse.csr_matrix((pieces, (z, c)), shape=shape), shapely.area(zone_shapes)
 
-    key = (digest(zones), digest(cells))
-    with _OVERLAPS_LOCK:
-        known = _OVERLAPS.get(key)
-        if known is not None:
-            _OVERLAPS.move_to_end(key)
-            return known
-    zone_shapes = zones.to_numpy()
-    cell_shapes = cells.to_crs(settings.METRIC_CRS).to_numpy()
-    z, c = STRtree(cell_shapes).query(zone_shapes, predicate="intersects")
-    pieces = shapely.area(shapely.intersection(zone_shapes[z], cell_shapes[c]))
-    overlap = sparse.csr_matrix((pieces, (z, c)), shape=(len(zone_shapes), len(cell_shapes)))
-    made = (overlap, shapely.area(zone_shapes))
-    with _OVERLAPS_LOCK:
-        _OVERLAPS[key] = made
-        while len(_OVERLAPS) > _OVERLAPS_KEPT:
-            _OVERLAPS.popitem(last=False)
-    return made
+    key = (
+        geometry_digest(zones.to_numpy(), zones.crs),
+        geometry_digest(cells.to_numpy(), cells.crs),
+    )
+    return _OVERLAPS.get_or_make(key, make)
 
 
 def _line_pieces(ref: BorderReference, bounds: np.ndarray) -> np.ndarray:

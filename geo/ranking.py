@@ -26,14 +26,12 @@ decimals, chainages to 3, P(top k) to 4, distances to 2. Missing values are
 ``NA``/``NaN``; an empty name is missing.
 
 May import: numpy, pandas, geopandas, shapely, ``geo.criteria`` (for the
-criterion names), ``geo.errors``.
+criterion names), ``geo.errors``, ``geo.memo`` (the published zones).
 """
 
 from __future__ import annotations
 
-import collections
 import math
-import threading
 from typing import Any
 
 import geopandas as gpd
@@ -42,6 +40,7 @@ import pandas as pd
 import shapely
 
 from geo.criteria import CRITERIA
+from geo.memo import BoundedCache
 
 #: Raw criteria columns shown under ``criteria`` in the JSON, in this order.
 CRITERIA_COLUMNS: tuple[str, ...] = (
@@ -217,9 +216,7 @@ def build_ranked_table(sectors: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 #: Each sector zone as published (EPSG:4326, rounded), by the zone's WKB and CRS.
-_PUBLISHED_ZONES: collections.OrderedDict[tuple[str, bytes], Any] = collections.OrderedDict()
-_PUBLISHED_ZONES_KEPT = 1024
-_PUBLISHED_ZONES_LOCK = threading.Lock()
+_PUBLISHED_ZONES: BoundedCache[Any] = BoundedCache(1024)
 
 
 def _published_geometry(geometry: gpd.GeoSeries) -> np.ndarray:
@@ -231,23 +228,19 @@ def _published_geometry(geometry: gpd.GeoSeries) -> np.ndarray:
     results are those of projecting and rounding the whole column (both work zone by
     zone).
     """
-    shapes = geometry.to_numpy()
     crs = "" if geometry.crs is None else geometry.crs.srs
-    keys = [(crs, k) for k in shapely.to_wkb(shapes)]
+    keys = [(crs, k) for k in shapely.to_wkb(geometry.to_numpy())]
     out = np.empty(len(keys), dtype=object)
-    with _PUBLISHED_ZONES_LOCK:  # the app's sessions rank in threads of their own
-        missing = [i for i, key in enumerate(keys) if key not in _PUBLISHED_ZONES]
-        if missing:
-            made = shapely.set_precision(
-                geometry.iloc[missing].to_crs(4326).to_numpy(), 10.0**-COORDINATE_DECIMALS
-            )
-            for i, shape in zip(missing, made, strict=True):
-                _PUBLISHED_ZONES[keys[i]] = shape
-        for i, key in enumerate(keys):
-            out[i] = _PUBLISHED_ZONES[key]
-            _PUBLISHED_ZONES.move_to_end(key)
-        while len(_PUBLISHED_ZONES) > _PUBLISHED_ZONES_KEPT:
-            _PUBLISHED_ZONES.popitem(last=False)
+    for i, key in enumerate(keys):
+        out[i] = _PUBLISHED_ZONES.get(key)
+    missing = [i for i in range(len(keys)) if out[i] is None]
+    if missing:
+        made = shapely.set_precision(
+            geometry.iloc[missing].to_crs(4326).to_numpy(), 10.0**-COORDINATE_DECIMALS
+        )
+        for i, shape in zip(missing, made, strict=True):
+            out[i] = shape
+            _PUBLISHED_ZONES.put(keys[i], shape)
     return out
 
 

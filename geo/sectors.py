@@ -74,7 +74,6 @@ border incident). The zone's area is the land area only.
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import logging
 import math
@@ -93,6 +92,7 @@ from shapely.ops import split
 
 from geo import settings
 from geo.errors import ConfigurationError, LayerError
+from geo.memo import BoundedCache, geometry_digest
 
 logger = logging.getLogger(__name__)
 
@@ -258,7 +258,7 @@ def border_reference(
 
 
 #: Side of Syria already decided, by line and countries (see :func:`_cached_syria_sign`).
-_SIGNS: dict[tuple, float] = {}
+_SIGNS: BoundedCache[float] = BoundedCache(8)
 
 
 def _cached_syria_sign(ref: BorderReference, countries: gpd.GeoDataFrame) -> float:
@@ -270,17 +270,12 @@ def _cached_syria_sign(ref: BorderReference, countries: gpd.GeoDataFrame) -> flo
     """
     if "iso3" not in countries.columns:
         return _syria_sign(ref, countries)  # raises the layer error
-    digest = hashlib.blake2b(digest_size=16)
-    for wkb in shapely.to_wkb(countries.geometry.values):
-        digest.update(b"\0" if wkb is None else wkb)
-    digest.update(repr([str(code) for code in countries["iso3"]]).encode())
-    digest.update(str(countries.crs).encode())
-    key = (shapely.to_wkb(ref.line), digest.digest())
-    if key not in _SIGNS:
-        if len(_SIGNS) >= 8:
-            _SIGNS.pop(next(iter(_SIGNS)))
-        _SIGNS[key] = _syria_sign(ref, countries)
-    return _SIGNS[key]
+    codes = [str(code) for code in countries["iso3"]]
+    key = (
+        shapely.to_wkb(ref.line),
+        geometry_digest(countries.geometry.values, countries.crs, extra=codes),
+    )
+    return _SIGNS.get_or_make(key, lambda: _syria_sign(ref, countries))
 
 
 def _syria_sign(ref: BorderReference, countries: gpd.GeoDataFrame) -> float:

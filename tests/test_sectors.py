@@ -107,7 +107,7 @@ def test_the_side_of_syria_is_decided_once_per_line_and_countries(straight_borde
     south = metric_to_geographic(box(X0 - 20_000, Y0 - 30_000, X0 + 70_000, Y0))
     calls = []
     decide = sectors._syria_sign
-    monkeypatch.setattr(sectors, "_SIGNS", {})
+    monkeypatch.setattr(sectors, "_SIGNS", sectors.BoundedCache(8))
     monkeypatch.setattr(sectors, "_syria_sign", lambda *a: calls.append(1) or decide(*a))
     pts = _points([(X0 + 2_000, Y0 + 1_000)])
     kw = {"sector_km": 5, "corridor_km": 5}
