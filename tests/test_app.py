@@ -238,6 +238,9 @@ def test_config_is_local_private_and_matches_the_upload_limit():
     assert config["server"]["maxUploadSize"] * 2**20 == settings.MAX_UPLOAD_BYTES
     assert config["browser"]["gatherUsageStats"] is False
     assert config["client"]["showErrorDetails"] in ("none", False)
+    # the server watches no source file (the watcher's walk of every module, per session,
+    # held the event loop that serves the page's scripts)
+    assert config["server"]["fileWatcherType"] == "none"
 
 
 def test_no_cdn_is_referenced_anywhere_in_the_app():
