@@ -297,6 +297,20 @@ def _open_floor(page, url: str) -> float:
     return time.perf_counter() - t
 
 
+#: Sliders in the app's sidebar (sector length, corridor and one per criterion weight).
+CONTROL_SLIDERS = 2 + len(settings.CRITERION_NAMES)
+
+
+def _open_controls(page, url: str) -> float:
+    """Open the controls' floor page; return the seconds until every control is drawn."""
+    t = time.perf_counter()
+    page.goto(url)
+    page.get_by_text("The controls are drawn.").wait_for(state="attached", timeout=60_000)
+    sliders = page.locator("[data-testid='stSlider']")
+    sliders.nth(CONTROL_SLIDERS - 1).wait_for(state="attached", timeout=60_000)
+    return time.perf_counter() - t
+
+
 def bench_browser(rows: list[tuple[str, str]], n_incidents: int = 0) -> None:
     """Time the page in Chromium: server start to map drawn, then a warm server.
 
@@ -305,7 +319,8 @@ def bench_browser(rows: list[tuple[str, str]], n_incidents: int = 0) -> None:
     browser context (nothing cached); "reloaded" pages share one context, as an
     analyst's browser keeps Streamlit's scripts (served as immutable). The same is
     measured for :mod:`streamlit_floor` (a page with a title only): the floor
-    Streamlit's frontend sets on this machine.
+    Streamlit's frontend sets on this machine; and for :mod:`streamlit_controls_floor`
+    (the app's title and sidebar controls, nothing computed).
     """
     from playwright.sync_api import sync_playwright
 
@@ -323,6 +338,11 @@ def bench_browser(rows: list[tuple[str, str]], n_incidents: int = 0) -> None:
                 for script, label, open_page in (
                     ("app.py", "the map", _open_map),
                     ("benchmarks/streamlit_floor.py", "floor: a title only", _open_floor),
+                    (
+                        "benchmarks/streamlit_controls_floor.py",
+                        "floor: the app's controls only",
+                        _open_controls,
+                    ),
                 ):
                     port = _free_port()
                     url = f"http://127.0.0.1:{port}"
