@@ -520,3 +520,23 @@ def test_serving_app_py_makes_an_st_app_and_leaves_the_map_component_to_the_page
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "False"
+
+
+def test_the_controls_floor_page_draws_the_app_s_controls_and_nothing_else(tmp_path, monkeypatch):
+    """``bench_app.py --browser`` times this page as the floor of the app's own controls.
+
+    It must draw the very controls of the page (``app.sidebar``: the bench waits for its
+    sliders) and read, compute and map nothing, or it would not be a floor.
+    """
+    store = tmp_path / "never.gpkg"
+    monkeypatch.setenv(settings.STORE_ENV_VAR, str(store))
+    at = AppTest.from_file(str(ROOT / "benchmarks" / "streamlit_controls_floor.py"))
+    at.run(timeout=120)
+    assert not at.exception
+    assert not store.exists()  # no store opened, let alone read
+    assert not at.get("component_instance") and not at.dataframe  # no map, no table
+    page = AppTest.from_file(APP, default_timeout=120).run()  # the app's page, to compare
+    assert [s.label for s in at.slider] == [s.label for s in page.sidebar.slider]
+    assert len(at.slider) == 2 + len(settings.CRITERION_NAMES)
+    assert [w.label for w in at.sidebar.multiselect] == ["Incident types"]
+    assert at.markdown[-1].value == "The controls are drawn."
