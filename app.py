@@ -373,7 +373,7 @@ def main() -> None:
         f"{len(shown):,} of {len(incidents):,} stored incidents match the filters · store "
         f"{escape_markdown(store.location)}"
     )
-    view_params = {k: v for k, v in params.items() if k != "weights"}  # what the map shows
+    view_params = options.map_view(params)  # what the map shows
     tab_map, tab_upload, tab_downloads = st.tabs(["Map and ranking", "Upload", "Downloads"])
     with tab_map:
         try:

@@ -3,7 +3,8 @@
 One place says what the controls mean and where they start: the sidebar (``app.py``)
 gives its widgets these defaults and passes their values to
 :func:`options_from_controls`; :mod:`webapp.warmup` asks :func:`default_options` for the
-options of a page nobody has changed yet, to compute it when the server starts.
+options of a page nobody has changed yet, to compute it when the server starts; both
+key the map's data layers and the timelines by :func:`map_view`.
 """
 
 from __future__ import annotations
@@ -93,3 +94,11 @@ def default_options(incidents: Any, all_types: Sequence[str]) -> dict[str, Any]:
         half_life_days=HALF_LIFE_DAYS,
         weights=WEIGHTS,
     )
+
+
+def map_view(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the options the map's data layers and the timelines depend on: all but the weights.
+
+    The page and :mod:`webapp.warmup` key those cached stages by this, so they must agree.
+    """
+    return {k: v for k, v in options.items() if k != "weights"}

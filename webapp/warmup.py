@@ -41,7 +41,7 @@ def warm_default_page() -> bool:
     """
     from geo.ingest import open_seeded_store
     from webapp import stage_cache as cache
-    from webapp.options import default_options
+    from webapp.options import default_options, map_view
 
     try:
         cache.load_layers()
@@ -49,7 +49,7 @@ def warm_default_page() -> bool:
         token = store.content_token()
         incidents = cache.read_store(store, token)
         params = default_options(incidents, settings.INCIDENT_TYPES)
-        view = {k: v for k, v in params.items() if k != "weights"}
+        view = map_view(params)
         cache.filter_store(store, token, params["since"], params["until"], params["types"])
         key = cache.content_key(store, token)
         cache.ranked_sectors(store, key, params, token)
